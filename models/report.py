@@ -1,0 +1,86 @@
+"""The one report type: what the engine says about an essay.
+
+The CLI, the app, the store and the exports all render this object; its
+`to_dict()` is the JSON contract.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+LEVEL_NAMES = ("absent", "mentioned", "developed")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One of the student's own sentences; `essay[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+    score: float = 0.0
+    matched: str = ""  # the rubric point or reference sentence it is closest to
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A short passage of a reference essay that makes a factor's point."""
+
+    text: str
+    source: str  # corpus essay id
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    guidance: str
+    excerpts: tuple[Excerpt, ...] = ()
+
+
+@dataclass(frozen=True)
+class FactorResult:
+    id: str
+    name: str
+    level: int  # 0 absent, 1 mentioned, 2 developed
+    score: float  # in [0, 1]
+    evidence: tuple[Evidence, ...] = ()
+    suggestion: Suggestion | None = None
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+
+@dataclass(frozen=True)
+class CopiedPassage:
+    start: int
+    end: int
+    source: str  # corpus essay id
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    """Long runs of words shared with a reference essay."""
+
+    flagged: bool = False
+    source: str | None = None  # corpus id and seed file, e.g. "ref1 (001_e5895ce79723c7b0.txt)"
+    share: float = 0.0  # share of the essay's words inside shared runs
+    passages: tuple[CopiedPassage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    rubric_id: str
+    overall: float  # 0-100 coverage from levels and weights
+    mark_20: int
+    factors: tuple[FactorResult, ...]
+    warnings: tuple[str, ...] = ()
+    word_count: int = 0
+    copy: CopyCheck = field(default_factory=CopyCheck)
+
+    def factor(self, factor_id: str) -> FactorResult:
+        return next(f for f in self.factors if f.id == factor_id)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for factor, result in zip(data["factors"], self.factors):
+            factor["level_name"] = result.level_name
+        return data
