@@ -18,7 +18,7 @@ from itertools import combinations
 
 from models.errors import RubricateError
 from models.report import CopiedPassage, CopyCheck
-from models.text import _WORD
+from models.text import WORD_PATTERN
 
 DEFAULT_MIN_RUN_WORDS = 8
 # A pasted block of four or five sentences is ~15% of a 600-word exam essay, while
@@ -69,7 +69,7 @@ class _Words:
 
 def _read_words(text: str, min_run_words: int) -> _Words:
     """Words with their spans in `text`; "Lenin’s", "Lenin's" and "LENINS" are one word."""
-    matches = list(_WORD.finditer(text.translate(_APOSTROPHES)))
+    matches = list(WORD_PATTERN.finditer(text.translate(_APOSTROPHES)))
     normalised = [m.group().casefold().replace("'", "") for m in matches]
     starts = range(len(normalised) - min_run_words + 1)
     shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) for i in starts)

@@ -1,0 +1,130 @@
+"""Text to sentences (with offsets into the original) to normalised word stems.
+
+The one sentence splitter and the one normaliser of the project. Only NLTK parts
+that need no downloaded data: the Punkt splitter with hand-set abbreviations and
+the Snowball stemmer.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+# Sentences longer than this are cut at clause boundaries, so evidence stays readable
+# and one run-on sentence cannot stand for a whole paragraph.
+LONG_SENTENCE_WORDS = 45
+MAX_SENTENCE_CHARS = 1200
+
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "e.g", "i.e", "etc", "vs", "c", "ca", "no", "vol", "p", "pp", "jan", "feb", "aug", "sept", "oct", "nov", "dec"}
+_params = PunktParameters()
+_params.abbrev_types = set(_ABBREVIATIONS)
+_SPLITTER = PunktSentenceTokenizer(_params)
+_STEMMER = SnowballStemmer("english")
+
+_LINE = re.compile(r"[^\n]+")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•▪◦·]+|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+_CLAUSE_BREAK = re.compile(r"(?:[;:]|,)\s+(?=(?:and|but|so|which|because|while|whereas|as well as|however|and also|for example|meaning)\b)", re.I)
+WORD_PATTERN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d{3,4}s?", re.UNICODE)
+
+# Words that carry no point in any rubric (function words and essay scaffolding).
+STOP_WORDS = frozenset(
+    """a about above after again against all also although am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each either else even ever every few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its itself just
+    let me more most much my myself neither no nor not of off on once only or other ought our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up upon very was we were what when where which while who whom whose why will
+    with within without would you your yours yourself yourselves
+    essay reason reasons also firstly secondly thirdly finally conclusion think believe opinion important
+    importance factor factors really quite many much lot lots thing things way ways one two first second third
+    another however therefore thus though
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of the essay; `essay[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+
+
+def clean_control_characters(text: str) -> str:
+    """Drop control characters other than newline and tab; unify line endings."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def split_sentences(essay: str) -> list[Sentence]:
+    """Sentences with character offsets into `essay`.
+
+    Lines are split first (bullet lists and headings are their own units), then
+    Punkt splits each line; list markers are left out of the sentence, and
+    run-on sentences are cut at clause boundaries.
+    """
+    sentences: list[Sentence] = []
+    for line in _LINE.finditer(essay):
+        base = line.start()
+        text = line.group()
+        marker = _LIST_MARKER.match(text)
+        offset = marker.end() if marker else 0
+        for start, end in _SPLITTER.span_tokenize(text[offset:]):
+            for piece_start, piece_end in _clauses(text, offset + start, offset + end):
+                piece = essay[base + piece_start : base + piece_end]
+                if any(ch.isalnum() for ch in piece):
+                    sentences.append(Sentence(piece, base + piece_start, base + piece_end))
+    return sentences
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut a long sentence at clause boundaries (and hard-cut a giant one), trimming spaces."""
+    span = text[start:end]
+    if len(span.split()) <= LONG_SENTENCE_WORDS and len(span) <= MAX_SENTENCE_CHARS:
+        return [(start, end)]
+    cuts = [start]
+    for match in _CLAUSE_BREAK.finditer(span):
+        cut = start + match.end()
+        if len(text[cuts[-1] : cut].split()) >= 12:
+            cuts.append(cut)
+    cuts.append(end)
+    pieces: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        while b - a > MAX_SENTENCE_CHARS:  # no clause break: cut at a space so nothing is lost
+            cut = text.rfind(" ", a, a + MAX_SENTENCE_CHARS)
+            cut = cut if cut > a else a + MAX_SENTENCE_CHARS
+            pieces.append(_trim(text, a, cut))
+            a = cut
+        pieces.append(_trim(text, a, b))
+    return [p for p in pieces if p[1] > p[0]]
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words (letters, apostrophes inside words) and years; curly quotes unified."""
+    return [w.replace("’", "'").lower() for w in WORD_PATTERN.findall(text)]
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball stem of one lower-cased word; cached because essays repeat their words."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    return _STEMMER.stem(word.replace("'", ""))
+
+
+def content_stems(text: str) -> list[str]:
+    """The stems of the words that can carry a point (stop words dropped)."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and len(w) > 1]
