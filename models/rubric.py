@@ -1,0 +1,214 @@
+"""Rubric files: one YAML file per question, validated against rubric/schema.yaml.
+
+A broken rubric fails here, with a message naming the file, the factor and the field,
+so nothing downstream has to check again.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from models.errors import RubricateError
+
+RUBRIC_DIR = Path(__file__).resolve().parent.parent / "rubric"
+DEFAULT_RUBRIC = RUBRIC_DIR / "stalin_leader.yaml"
+
+RUBRIC_FIELDS = {"id", "question", "corpus", "scoring", "synonyms", "names", "common_words", "off_topic", "factors", "copy"}
+REQUIRED_RUBRIC_FIELDS = {"id", "question", "corpus", "factors"}
+FACTOR_FIELDS = {"id", "name", "description", "cues", "terms", "details", "guidance", "weight"}
+REQUIRED_FACTOR_FIELDS = {"id", "name", "description", "cues", "guidance"}
+SCORING_FIELDS = {"point_threshold", "developed_threshold", "term_boost", "name_weight", "marking_curve", "off_question_coverage"}
+COPY_FIELDS = {"min_run_words", "flag_share", "credit_copied"}
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The few numbers that turn similarities into levels; tuned by `evaluate --tune`."""
+
+    point_threshold: float = 0.3  # a sentence makes a factor's point at or above this score
+    developed_threshold: float = 0.9  # summed point scores at or above this: developed
+    term_boost: float = 1.0  # a sentence that also names the factor scores (1 + boost) times higher
+    name_weight: float = 0.35  # people's names count this much: naming Trotsky is not a point
+    marking_curve: float = 0.6  # mark_20 = 20 * (coverage / 100) ** marking_curve
+    off_question_coverage: float = 15.0  # below this coverage, check whether the essay is on the question
+
+
+@dataclass(frozen=True)
+class CopySettings:
+    min_run_words: int = 8
+    flag_share: float = 0.15
+    credit_copied: bool = False  # copied sentences earn no factor credit unless this is set
+
+
+@dataclass(frozen=True)
+class Factor:
+    id: str
+    name: str
+    description: str
+    cues: tuple[str, ...]  # short statements of the factor's point, as a student might put it
+    guidance: str  # what a student sees when the factor is missing
+    terms: tuple[str, ...] = ()  # words that name the factor; on their own they make no point
+    details: tuple[str, ...] = ()  # supporting details (dates, examples) that develop the point
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    question: str
+    path: Path
+    corpus_path: Path
+    factors: tuple[Factor, ...]
+    scoring: Scoring = field(default_factory=Scoring)
+    copy: CopySettings = field(default_factory=CopySettings)
+    synonyms: dict[str, str] = field(default_factory=dict)  # variant spelling -> canonical word
+    names: tuple[str, ...] = ()  # people whose names alone make no point
+    common_words: tuple[str, ...] = ()  # words of the whole topic (party, Bolshevik) that make no point alone
+    off_topic: tuple[str, ...] = ()  # statements that belong to none of the factors
+    content_hash: str = ""
+
+    @property
+    def factor_ids(self) -> list[str]:
+        return [f.id for f in self.factors]
+
+    def factor(self, factor_id: str) -> Factor:
+        return next(f for f in self.factors if f.id == factor_id)
+
+
+def load_rubric(path: str | Path = DEFAULT_RUBRIC) -> Rubric:
+    """Read and validate one rubric file; raise RubricateError naming file, factor and field."""
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise RubricateError(f"Rubric file {where} was not found: give the path of a .yaml rubric (see rubric/schema.yaml).")
+    raw_bytes = path.read_bytes()
+    try:
+        data = yaml.safe_load(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RubricateError(f"Rubric {where} is not UTF-8 text: save it as UTF-8.") from None
+    except yaml.constructor.ConstructorError as error:
+        raise RubricateError(
+            f"Rubric {where}: YAML tags such as {error.problem.split()[-1] if error.problem else '!!python/object'} are not allowed"
+            f" (line {error.problem_mark.line + 1 if error.problem_mark else '?'}); use plain text, lists and mappings."
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RubricateError(f"Rubric {where} is not valid YAML{line}: {getattr(error, 'problem', error)}.") from None
+    return parse_rubric(data, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def parse_rubric(data: object, path: Path, content_hash: str = "") -> Rubric:
+    where = str(path)
+    if not isinstance(data, dict):
+        raise RubricateError(f"Rubric {where} must be a mapping with fields {sorted(REQUIRED_RUBRIC_FIELDS)}.")
+    _check_fields(data, RUBRIC_FIELDS, REQUIRED_RUBRIC_FIELDS, f"Rubric {where}")
+    factors_data = data["factors"]
+    if not isinstance(factors_data, list) or not factors_data:
+        raise RubricateError(f"Rubric {where}: field 'factors' must be a non-empty list of factors.")
+    factors = []
+    seen: set[str] = set()
+    for index, item in enumerate(factors_data, start=1):
+        factor = _parse_factor(item, f"Rubric {where}, factor {index}")
+        if factor.id in seen:
+            raise RubricateError(f"Rubric {where}, factor {index} ('{factor.id}'): field 'id' repeats an earlier factor's id; ids must be unique.")
+        seen.add(factor.id)
+        factors.append(factor)
+    scoring = Scoring(**_numbers(data.get("scoring") or {}, SCORING_FIELDS, f"Rubric {where}, field 'scoring'"))
+    copy_data = data.get("copy") or {}
+    _check_fields(copy_data, COPY_FIELDS, set(), f"Rubric {where}, field 'copy'")
+    copy = CopySettings(
+        min_run_words=int(_number(copy_data.get("min_run_words", 8), f"Rubric {where}, field 'copy.min_run_words'")),
+        flag_share=_number(copy_data.get("flag_share", 0.15), f"Rubric {where}, field 'copy.flag_share'"),
+        credit_copied=bool(copy_data.get("credit_copied", False)),
+    )
+    synonyms = {}
+    for canonical, variants in (data.get("synonyms") or {}).items():
+        for variant in _strings(variants, f"Rubric {where}, field 'synonyms.{canonical}'"):
+            synonyms[variant.lower()] = str(canonical).lower()
+    corpus_value = _text(data["corpus"], f"Rubric {where}, field 'corpus'")
+    return Rubric(
+        id=_text(data["id"], f"Rubric {where}, field 'id'"),
+        question=_text(data["question"], f"Rubric {where}, field 'question'"),
+        path=path,
+        corpus_path=(path.parent / corpus_value).resolve(),
+        factors=tuple(factors),
+        scoring=scoring,
+        copy=copy,
+        synonyms=synonyms,
+        names=tuple(_strings(data.get("names") or [], f"Rubric {where}, field 'names'")),
+        common_words=tuple(_strings(data.get("common_words") or [], f"Rubric {where}, field 'common_words'")),
+        off_topic=tuple(_strings(data.get("off_topic") or [], f"Rubric {where}, field 'off_topic'")),
+        content_hash=content_hash,
+    )
+
+
+def find_rubrics(folder: Path = RUBRIC_DIR) -> list[Path]:
+    """Rubric files in a folder (the schema file is not a rubric)."""
+    return sorted(p for p in folder.glob("*.yaml") if p.name != "schema.yaml")
+
+
+def _parse_factor(item: object, where: str) -> Factor:
+    if not isinstance(item, dict):
+        raise RubricateError(f"{where} must be a mapping with fields {sorted(REQUIRED_FACTOR_FIELDS)}.")
+    if "id" in item:
+        where = f"{where} ('{item['id']}')"
+    _check_fields(item, FACTOR_FIELDS, REQUIRED_FACTOR_FIELDS, where)
+    factor_id = _text(item["id"], f"{where}: field 'id'")
+    if not factor_id.replace("_", "").isalnum():
+        raise RubricateError(f"{where}: field 'id' must be letters, digits and underscores, got '{factor_id}'.")
+    weight = _number(item.get("weight", 1.0), f"{where}: field 'weight'")
+    if weight <= 0:
+        raise RubricateError(f"{where}: field 'weight' must be above 0, got {weight}.")
+    cues = _strings(item["cues"], f"{where}: field 'cues'")
+    if not cues:
+        raise RubricateError(f"{where}: field 'cues' must list at least one statement of the factor's point.")
+    return Factor(
+        id=factor_id,
+        name=_text(item["name"], f"{where}: field 'name'"),
+        description=_text(item["description"], f"{where}: field 'description'"),
+        cues=tuple(cues),
+        guidance=_text(item["guidance"], f"{where}: field 'guidance'"),
+        terms=tuple(_strings(item.get("terms") or [], f"{where}: field 'terms'")),
+        details=tuple(_strings(item.get("details") or [], f"{where}: field 'details'")),
+        weight=weight,
+    )
+
+
+def _check_fields(data: dict, allowed: set[str], required: set[str], where: str) -> None:
+    if not isinstance(data, dict):
+        raise RubricateError(f"{where} must be a mapping.")
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        raise RubricateError(f"{where}: unknown field '{unknown[0]}'; allowed fields are {sorted(allowed)}.")
+    missing = sorted(required - set(data))
+    if missing:
+        raise RubricateError(f"{where}: missing field '{missing[0]}' (required: {sorted(required)}).")
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RubricateError(f"{where} must be non-empty text.")
+    return value.strip()
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and str(v).strip() for v in value):
+        raise RubricateError(f"{where} must be a list of non-empty texts.")
+    return [str(v).strip() for v in value]
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RubricateError(f"{where} must be a number, got {value!r}.")
+    return float(value)
+
+
+def _numbers(data: dict, allowed: set[str], where: str) -> dict[str, float]:
+    _check_fields(data, allowed, set(), where)
+    return {key: _number(value, f"{where}.{key}") for key, value in data.items()}
