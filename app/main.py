@@ -1,0 +1,38 @@
+"""Rubricate in the browser: `streamlit run app/main.py`.
+
+Thin on purpose: it picks the question and the page; the pages render what the engine returns.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import ui  # noqa: E402
+
+st.set_page_config(page_title="Rubricate", page_icon="📝", layout="wide")
+
+choices = ui.rubric_choices()
+with st.sidebar:
+    st.markdown("### Question")
+    st.selectbox(
+        "Question being marked",
+        list(choices),
+        format_func=choices.get,
+        key=ui.RUBRIC_KEY,
+        label_visibility="collapsed",
+        help="Each question has its own rubric and reference essays.",
+    )
+    st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
+
+pages = [
+    st.Page("pages/student.py", title="Student feedback", icon="✍️", default=True),
+    st.Page("pages/batch.py", title="Tutor: mark a batch", icon="📚"),
+    st.Page("pages/coverage.py", title="Coverage report", icon="📊"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,96 @@
+"""Coverage page: how the last batch covered the rubric, and how well the reference essays support it."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app import ui
+from models.coverage_report import WEAK_SUPPORT_SENTENCES, batch_coverage
+
+model = ui.current_model()
+rubric = model.rubric
+st.title("Coverage report")
+st.markdown(f"**Question:** {rubric.question}")
+
+st.header("The last batch")
+batch = st.session_state.get(ui.BATCH_KEY)
+if not batch or batch["rubric"] != str(rubric.path):
+    st.info("Mark a batch on the **Tutor** page to see how the class covered each factor.", icon="📚")
+else:
+    cover = batch_coverage(batch["rows"], rubric.factor_ids, [f.name for f in rubric.factors])
+    if not cover.essays:
+        st.warning("No essay in the last batch could be marked.")
+    else:
+        st.caption(f"{cover.essays} essays marked. How many of them mention each factor, and how many develop it.")
+        bars = pd.DataFrame(
+            [{"factor": n, "essays": m - d, "level": "mentioned"} for n, m, d in zip(cover.factor_names, cover.mentioned_or_better, cover.developed)]
+            + [{"factor": n, "essays": d, "level": "developed"} for n, d in zip(cover.factor_names, cover.developed)]
+        )
+        chart = alt.Chart(bars).mark_bar().encode(
+            y=alt.Y("factor:N", sort=list(cover.factor_names), title=None, axis=alt.Axis(labelLimit=260)),
+            x=alt.X("sum(essays):Q", title="essays", scale=alt.Scale(domain=[0, cover.essays])),
+            color=alt.Color("level:N", scale=alt.Scale(domain=["mentioned", "developed"], range=["#f6c453", "#43a047"]), title="Level"),
+            order=alt.Order("level:N", sort="ascending"),
+            tooltip=["factor", "level", "essays"],
+        )
+        left, right = st.columns([3, 2])
+        left.altair_chart(chart, width="stretch")
+        with right:
+            st.markdown("**Most missed factors**")
+            missed = cover.most_missed()
+            if missed:
+                for name, n in missed:
+                    st.markdown(f"- {name}: absent in **{n}** of {cover.essays}")
+            else:
+                st.markdown("Every essay mentions every factor.")
+        st.markdown("**Marks out of 20**")
+        marks = pd.DataFrame({"mark": cover.marks})
+        st.altair_chart(
+            alt.Chart(marks).mark_bar(color="#2f6fb3").encode(
+                x=alt.X("mark:Q", bin=alt.Bin(extent=[0, 21], step=1), title="mark /20"),
+                y=alt.Y("count():Q", title="essays"),
+            ).properties(height=200),
+            width="stretch",
+        )
+        st.markdown("**Shared passages between students**")
+        if batch["pairs"]:
+            st.dataframe(ui.pairs_table(batch["pairs"], batch["inputs"]), hide_index=True, width="stretch")
+        else:
+            st.caption("No two essays share a long passage.")
+
+st.header("The rubric and its reference essays")
+st.caption(
+    "Every sentence of the reference essays is read as if a student wrote it. A factor that few reference "
+    "sentences support gives thin suggestions; sentences that match no factor may be points the rubric is missing."
+)
+support = ui.corpus_support_cached(str(rubric.path))
+matrix = pd.DataFrame(support.counts, index=[f"{i}: {t}" for i, t in zip(support.essay_ids, support.essay_titles)], columns=list(support.factor_names))
+st.markdown("**Sentences of each reference essay that make each factor's point**")
+st.dataframe(matrix, width="stretch", column_config={name: st.column_config.NumberColumn(name, format="%d") for name in support.factor_names})
+
+if support.weak_factors:
+    names = [support.factor_names[support.factor_ids.index(f)] for f in support.weak_factors]
+    st.warning(
+        f"Weak support (fewer than {WEAK_SUPPORT_SENTENCES} reference sentences): " + ", ".join(names)
+        + ". Suggestions for these factors lean on the rubric's own cues; consider adding a reference essay that argues them.",
+        icon="🪫",
+    )
+else:
+    st.success("Every factor is supported by several reference sentences.", icon="✅")
+
+st.subheader("Strongest reference sentences per factor")
+for factor_id, name in zip(support.factor_ids, support.factor_names):
+    with st.expander(f"{name} — {support.supporting_sentences(factor_id)} supporting sentences"):
+        best = support.strongest[factor_id]
+        if not best:
+            st.caption("No reference sentence makes this point on its own.")
+        for sentence in best:
+            st.markdown(f"> {ui.quote_markdown(sentence.text)}\n\n*— {sentence.essay_id}, score {sentence.score:.2f}*")
+
+st.subheader("Reference sentences that match no factor")
+st.caption(f"{len(support.unmatched)} sentences of eight words or more make none of the rubric's points. Those below are the furthest from every factor.")
+st.dataframe(
+    pd.DataFrame([{"essay": s.essay_id, "sentence": s.text, "best score": s.score} for s in support.unmatched]),
+    hide_index=True, width="stretch", height=280,
+)

@@ -1,0 +1,211 @@
+"""Rendering shared by the app's pages: the fitted model, one essay's feedback, the batch table.
+
+No scoring happens here: the engine returns reports and rows, and these
+functions only turn them into widgets, tables, charts and downloads.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from models.batch import mark_inputs
+from models.copying import SharedPair, find_shared_pairs
+from models.coverage_report import CorpusSupport, corpus_support
+from models.engine import CoverageModel, load_model
+from models.feedback_html import ESSAY_CSS, LEVEL_COLOURS, highlighted_essay_html, legend_html, render_feedback_html
+from models.reader import EssayInput
+from models.report import LEVEL_NAMES, Report
+from models.rubric import Rubric, find_rubrics, load_rubric
+
+LEVEL_BADGES = {0: "🔴 absent", 1: "🟠 mentioned", 2: "🟢 developed"}
+BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
+RUBRIC_KEY = "rubric_path"
+
+
+# ------------------------------------------------------------------ the model
+@st.cache_resource(show_spinner="Reading the rubric and its reference essays…")
+def cached_model(rubric_path: str) -> CoverageModel:
+    """Fitted once per rubric file for the whole server, so no page ever refits."""
+    return load_model(rubric_path)
+
+
+@st.cache_data(show_spinner=False)
+def rubric_choices() -> dict[str, str]:
+    """Rubric path -> its question, for the sidebar selector."""
+    return {str(path): load_rubric(path).question for path in find_rubrics()}
+
+
+def current_model() -> CoverageModel:
+    """The model of the question chosen in the sidebar (the first rubric until one is chosen)."""
+    path = st.session_state.get(RUBRIC_KEY) or next(iter(rubric_choices()))
+    return cached_model(path)
+
+
+# ------------------------------------------------------------------ one essay
+def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | None = None, key: str = "one") -> None:
+    """Everything a student sees about one essay: scores, factor statuses, the highlighted essay, next steps."""
+    for warning in report.warnings:
+        st.warning(warning, icon="⚠️")
+    coverage, mark, length = st.columns(3)
+    coverage.metric("Coverage of the rubric", f"{report.overall:.0f}%", help="How many of the rubric's factors the essay mentions or develops, weighted.")
+    mark.metric("Mark estimate", f"{report.mark_20} / 20")
+    length.metric("Words", report.word_count)
+
+    st.subheader("Factors")
+    st.caption("Each factor of the question: absent, mentioned (the point is made once), or developed (made and explained).")
+    for factor in report.factors:
+        name_col, level_col, score_col = st.columns([5, 2, 3])
+        name_col.markdown(f"**{factor.name}**")
+        level_col.markdown(f":{_level_colour_name(factor.level)}[{LEVEL_BADGES[factor.level]}]")
+        score_col.progress(float(factor.score), text=f"score {factor.score:.2f}")
+
+    st.subheader("The essay, with its evidence")
+    st.caption("Sentences that make a factor's point are highlighted in that factor's colour. Hover over one to see which factor it supports.")
+    if report.copy.flagged:
+        st.error(f"Parts of this essay repeat a reference essay word for word ({report.copy.source}); they are underlined in red.", icon="🚩")
+    st.html(f"<style>{ESSAY_CSS}</style>{legend_html(report)}{highlighted_essay_html(report, essay)}")
+
+    to_improve = [f for f in report.factors if f.level < 2 and f.suggestion]
+    st.subheader("How to improve")
+    if not to_improve:
+        st.success("Every factor is developed. Well done.")
+    for factor in to_improve:
+        with st.expander(f"{factor.name} — {LEVEL_NAMES[factor.level]}", expanded=factor.level == 0):
+            st.markdown(factor.suggestion.guidance)
+            for excerpt in factor.suggestion.excerpts:
+                st.markdown(f"> {quote_markdown(excerpt.text)}\n\n*— reference essay {excerpt.source}*")
+
+    st.download_button(
+        "Download this feedback (HTML)",
+        render_feedback_html(report, essay, rubric, student),
+        file_name=f"feedback-{_file_stem(student or 'essay')}.html",
+        mime="text/html",
+        key=f"download-{key}",
+        icon="📄",
+    )
+
+
+def _level_colour_name(level: int) -> str:
+    return ("red", "orange", "green")[level]
+
+
+def quote_markdown(text: str) -> str:
+    """Reference text shown as a Markdown quote: escape Markdown so it shows as written."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in " ".join(text.split()))
+
+
+def _file_stem(name: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)
+    return stem.strip("_") or "essay"
+
+
+# ------------------------------------------------------------------ a batch
+def mark_batch_inputs(inputs: list[EssayInput], model: CoverageModel,
+                      on_progress: Callable[[int], object] | None = None) -> dict:
+    """Mark a batch and keep what the pages need: the inputs, one row per input, the shared passages."""
+    rows = list(mark_inputs(inputs, model, on_progress=on_progress))
+    return {"rubric": str(model.rubric.path), "inputs": inputs, "rows": rows, "pairs": shared_pairs(inputs)}
+
+
+def shared_pairs(inputs: Iterable[EssayInput]) -> list[SharedPair]:
+    """Pairs of readable essays in the batch that share long passages, named by source."""
+    return find_shared_pairs({item.source: item.text for item in inputs if item.ok})
+
+
+def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
+    """One row per input, failed ones included: who, what file, scores, each factor's level, flags."""
+    records = []
+    for row in rows:
+        record = {"student": row["student"], "source": row["source"], "status": row["status"]}
+        ok = row["status"] == "ok"
+        record["overall"] = row["overall"] if ok else None
+        record["mark /20"] = row["mark_20"] if ok else None
+        levels = {f["id"]: f["level_name"] for f in row["factors"]} if ok else {}
+        for factor in rubric.factors:
+            record[factor.name] = levels.get(factor.id, "")
+        record["copied"] = ("yes: " + str(row["copy"]["source"])) if ok and row["copy"]["flagged"] else ""
+        record["warnings"] = " ".join(row["warnings"]) if ok else ""
+        record["error"] = row["error"] or ""
+        records.append(record)
+    columns = ["student", "source", "status", "overall", "mark /20", *[f.name for f in rubric.factors], "copied", "warnings", "error"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
+    """Essays × factors, coloured by level, so a tutor sees at a glance what the class missed."""
+    cells = [
+        {"essay": row["student"] or row["source"], "factor": f["name"], "level": f["level_name"], "score": f["score"]}
+        for row in rows
+        if row["status"] == "ok"
+        for f in row["factors"]
+    ]
+    data = pd.DataFrame(cells, columns=["essay", "factor", "level", "score"])
+    colours = alt.Scale(domain=list(LEVEL_NAMES), range=[LEVEL_COLOURS[0] + "55", "#f6c453", "#43a047"])
+    return (
+        alt.Chart(data)
+        .mark_rect(stroke="white", strokeWidth=2)
+        .encode(
+            x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(labelAngle=-20, labelLimit=220)),
+            y=alt.Y("essay:N", title=None, sort=None),
+            color=alt.Color("level:N", scale=colours, title="Level"),
+            tooltip=["essay", "factor", "level", alt.Tooltip("score:Q", format=".2f")],
+        )
+        .properties(height=max(120, 28 * data["essay"].nunique()))
+    )
+
+
+def table_to_xlsx(table: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, sheet_name="Marks")
+    return buffer.getvalue()
+
+
+def feedback_zip(inputs: list[EssayInput], model: CoverageModel) -> bytes:
+    """One self-contained HTML report per readable essay, in a .zip named by student."""
+    readable = [item for item in inputs if item.ok]
+    reports = model.score_many([item.text for item in readable])
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item, report in zip(readable, reports):
+            name = _file_stem(item.student or item.source)
+            unique, n = name, 2
+            while unique in used:  # two essays by one student (or two "essay.txt") keep both reports
+                unique, n = f"{name}-{n}", n + 1
+            used.add(unique)
+            archive.writestr(f"{unique}.html", render_feedback_html(report, item.text, model.rubric, item.student or item.source))
+    return buffer.getvalue()
+
+
+def essay_label(item: EssayInput) -> str:
+    return f"{item.student} ({item.source})" if item.student and item.student != Path(item.source).stem else item.source
+
+
+def pairs_table(pairs: list[SharedPair], inputs: list[EssayInput]) -> pd.DataFrame:
+    """Shared-passage pairs with a short quote of the first shared passage, for the tutor to check."""
+    texts = {item.source: item.text for item in inputs}
+    records = []
+    for pair in pairs:
+        first = pair.passages[0] if pair.passages else None
+        quote = texts.get(pair.first, "")[first.start : first.end] if first else ""
+        records.append({
+            "first essay": pair.first,
+            "second essay": pair.second,
+            "shared words": pair.shared_words,
+            "passages": len(pair.passages),
+            "first shared passage": (quote[:160] + "…") if len(quote) > 160 else quote,
+        })
+    return pd.DataFrame.from_records(records, columns=["first essay", "second essay", "shared words", "passages", "first shared passage"])
+
+
+@st.cache_resource(show_spinner="Reading the reference essays against the rubric…")
+def corpus_support_cached(rubric_path: str) -> CorpusSupport:
+    """The corpus analysis, once per rubric file (it reads every reference sentence)."""
+    return corpus_support(cached_model(rubric_path))
