@@ -1,0 +1,170 @@
+"""Rubricate's command line: a thin caller of the engine.
+
+    python -m app.cli score [--rubric R] [--format text|json] FILE|-
+    python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv INPUT...
+    python -m app.cli evaluate [--rubric R] [--data DIR] [--tune]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from models.errors import RubricateError
+from models.report import Report
+
+
+def _model(args):
+    from models.engine import load_model
+
+    return load_model(args.rubric)
+
+
+# ---------------------------------------------------------------- score
+def render_text(report: Report, source: str = "") -> str:
+    """Readable feedback for a terminal: overall, each factor with its evidence, suggestions, warnings."""
+    lines = [f"Rubricate feedback{' for ' + source if source else ''}",
+             f"Coverage {report.overall:.0f}/100   Mark estimate {report.mark_20}/20   ({report.word_count} words)", ""]
+    for factor in report.factors:
+        lines.append(f"[{factor.level_name.upper():9}] {factor.name}  (score {factor.score:.2f})")
+        for evidence in factor.evidence:
+            lines.append(f"    \u201c{evidence.text}\u201d  [chars {evidence.start}-{evidence.end}]")
+        if factor.suggestion:
+            lines.append(f"    To improve: {factor.suggestion.guidance}")
+            for excerpt in factor.suggestion.excerpts:
+                lines.append(f"      e.g. ({excerpt.source}) {excerpt.text}")
+        lines.append("")
+    for warning in report.warnings:
+        lines.append(f"Warning: {warning}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def read_single_essay(path: str) -> tuple[str, str]:
+    """One essay from a file or '-' (stdin); raises RubricateError for anything unreadable."""
+    from models.reader import read_essay_bytes
+
+    if path == "-":
+        name, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        file = Path(path)
+        if not file.is_file():
+            raise RubricateError(f"{path}: no such file. Give the path of an essay (.txt, .docx, .pdf) or - for standard input.")
+        name, data = path, file.read_bytes()
+    inputs = read_essay_bytes(name if name != "<stdin>" else "stdin.txt", data)
+    if len(inputs) != 1:
+        raise RubricateError(f"{name} holds {len(inputs)} essays; use `batch` for several essays.")
+    if inputs[0].error:
+        raise RubricateError(inputs[0].error)
+    return name, inputs[0].text
+
+
+def command_score(args) -> int:
+    name, text = read_single_essay(args.file)
+    report = _model(args).score(text)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(render_text(report, name), end="")
+    return 0
+
+
+# ---------------------------------------------------------------- batch
+BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20", "warnings"]
+
+
+def command_batch(args) -> int:
+    from tqdm import tqdm
+
+    from models.batch import mark_inputs
+    from models.reader import read_inputs
+
+    model = _model(args)
+    out = Path(args.out)
+    if out.suffix.lower() not in {".jsonl", ".csv"}:
+        raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")
+    inputs = list(read_inputs(args.inputs))
+    rows = []
+    with tqdm(total=len(inputs), desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
+        for row in mark_inputs(inputs, model, on_progress=progress.update):
+            rows.append(row)
+    _write_batch(out, rows, model.rubric.factor_ids)
+    failed = sum(1 for r in rows if r["status"] != "ok")
+    print(f"Marked {len(rows) - failed} of {len(rows)} essays; {failed} could not be marked. Wrote {out}.", file=sys.stderr)
+    return 0
+
+
+def _write_batch(out: Path, rows: list[dict], factor_ids: list[str]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".jsonl":
+        with out.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
+        for row in rows:
+            levels = {f["id"]: f["level"] for f in row.get("factors", [])}
+            writer.writerow([row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
+                             row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids])
+
+
+# ---------------------------------------------------------------- evaluate
+def command_evaluate(args) -> int:
+    from models.evaluate import DEFAULT_DEVSET, evaluate_all, format_agreement_table, load_labelled_set
+
+    model = _model(args)
+    data = load_labelled_set(args.data or DEFAULT_DEVSET, model.rubric.factor_ids)
+    results, tuned = evaluate_all(model, data)
+    print(f"Agreement with human labels on {len(data)} essays ({args.data or DEFAULT_DEVSET}); "
+          "Rubricate's thresholds and baseline (b)'s threshold are tuned leave-one-essay-out.\n")
+    print(format_agreement_table(results, model.rubric.factor_ids))
+    if args.tune:
+        print(f"\nThresholds tuned on all {len(data)} essays (copy into the rubric's `scoring`):")
+        print(f"  point_threshold: {tuned.point_threshold}\n  developed_threshold: {tuned.developed_threshold}")
+    return 0
+
+
+# ---------------------------------------------------------------- entry point
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app.cli", description="Rubricate: factor-by-factor feedback on exam essays.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    score = commands.add_parser("score", help="feedback for one essay", description="Feedback for one essay, as text or JSON.")
+    score.add_argument("file", help="essay file (.txt, .docx, .pdf) or - for standard input")
+    score.add_argument("--format", choices=["text", "json"], default="text")
+    score.set_defaults(run=command_score)
+
+    batch = commands.add_parser("batch", help="mark many essays", description="Mark files, folders, .zip and .csv; one output row per input.")
+    batch.add_argument("inputs", nargs="+", help="essay files, folders, .zip or .csv")
+    batch.add_argument("--out", required=True, help="OUT.jsonl or OUT.csv")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.set_defaults(run=command_batch)
+
+    evaluate = commands.add_parser("evaluate", help="agreement with human labels",
+                                   description="Precision, recall, F1, kappa and mark r against labels, with two baselines.")
+    evaluate.add_argument("--data", help="labelled set: essays/*.txt + labels.csv (default: data/devset)")
+    evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
+    evaluate.set_defaults(run=command_evaluate)
+
+    for sub in (score, batch, evaluate):
+        sub.add_argument("--rubric", help="rubric YAML file (default: rubric/stalin_leader.yaml)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except RubricateError as error:
+        print(f"rubricate: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head`: not an error of ours
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

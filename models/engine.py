@@ -1,0 +1,317 @@
+"""The coverage engine: fitted once from a rubric and its reference corpus, then scores many essays.
+
+An essay moves one way: text -> sentences with offsets -> word stems -> TF-IDF
+vectors (one vectorizer call per batch) -> similarity to each factor's points ->
+levels, evidence and suggestions -> one Report.
+
+A sentence makes a factor's point when it is close to one of the factor's point
+statements (the rubric's cues and the reference sentences that make them). Words
+that only *name* a factor (its terms) and people's names are discounted in that
+comparison, so "General Secretary" in a list, or "Trotsky" as a name, earns nothing.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from models.copying import ReferenceIndex, copied_sentence_mask
+from models.corpus import Corpus, load_corpus
+from models.errors import RubricateError
+from models.report import CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
+from models.rubric import Rubric, Scoring, load_rubric
+from models.spelling import Speller
+from models.text import STOP_WORDS, Sentence, split_sentences, stem, words
+
+MAX_EVIDENCE = 4  # sentences shown per factor: enough to trust the judgement, few enough to read
+EXCERPTS_PER_SUGGESTION = 2
+MAX_EXCERPT_WORDS = 45
+EXEMPLAR_THRESHOLD = 0.25  # a reference sentence scoring this against the cues joins the factor's points
+SHORT_ESSAY_WORDS = 80
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One statement of a factor's point: a rubric cue or a reference sentence."""
+
+    text: str
+    source: str  # "rubric" or the corpus essay id
+
+
+class CoverageModel:
+    """Reads essays against one rubric and its reference corpus.
+
+    Like a scikit-learn estimator: the constructor stores, `fit` learns the
+    vocabulary and factor points once, `score`/`score_many` apply them.
+    """
+
+    def __init__(self, rubric: Rubric, corpus: Corpus, scoring: Scoring | None = None):
+        self.rubric = rubric
+        self.corpus = corpus
+        self.scoring = scoring or rubric.scoring
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self) -> "CoverageModel":
+        rubric, corpus = self.rubric, self.corpus
+        reference_sentences = [
+            (essay.id, s.text) for essay in corpus.essays for s in split_sentences(essay.text)
+        ]
+        rubric_texts = [rubric.question] + list(rubric.off_topic)
+        for factor in rubric.factors:
+            rubric_texts += [factor.name, factor.description, factor.guidance, *factor.cues, *factor.terms, *factor.details]
+        known = {w for text in rubric_texts + [t for _, t in reference_sentences] for w in words(text)}
+        self.speller_ = Speller(known | set(rubric.synonyms.values()), rubric.synonyms)
+        self._stem_cache: dict[str, str] = {}
+
+        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm=None, dtype=np.float32)
+        self.vectorizer_.fit([self.tokens(t) for t in rubric_texts] + [self.tokens(t) for _, t in reference_sentences])
+        vocabulary = self.vectorizer_.vocabulary_
+        # Names, domain words and every factor's terms name things; on their own they make no point.
+        name_stems = {self.stem_word(w) for name in rubric.names + rubric.common_words for w in words(name)}
+        all_term_stems = {s for factor in rubric.factors for term in factor.terms for s in self.tokens(term, bigrams=False)}
+        base_weights = np.ones(len(vocabulary), dtype=np.float32)
+        # Unigram point words: shared ones are counted, so one common word is not a point.
+        point_words = np.zeros(len(vocabulary), dtype=np.float32)
+        for token, column in vocabulary.items():
+            parts = token.split(" ")
+            if any(part in name_stems or part in all_term_stems or part[:1].isdigit() for part in parts):
+                base_weights[column] = self.scoring.name_weight
+            elif len(parts) == 1:
+                point_words[column] = 1.0
+        self.base_weights_ = base_weights
+
+        self.factor_weights_: list[np.ndarray] = []
+        self.factor_point_words_: list[np.ndarray] = []
+        self.term_stems_: list[list[frozenset[str]]] = []
+        cue_matrices = []
+        for factor in rubric.factors:
+            terms = [frozenset(self.tokens(term, bigrams=False)) for term in factor.terms]
+            terms = [t for t in terms if t]
+            term_stems = set().union(*terms) if terms else set()
+            weights = base_weights.copy()
+            for token, column in vocabulary.items():
+                if all(part in term_stems for part in token.split(" ")):
+                    weights[column] = 0.0
+            self.factor_weights_.append(weights)
+            self.factor_point_words_.append(point_words * (weights > 0))
+            self.term_stems_.append(terms)
+            cue_matrices.append(self._weighted(self.vectorizer_.transform([self.tokens(c) for c in factor.cues]), weights))
+
+        self.off_topic_matrix_ = (
+            self._weighted(self.vectorizer_.transform([self.tokens(t) for t in rubric.off_topic]), base_weights) if rubric.off_topic else None
+        )
+        self.points_ = [[_Point(cue, "rubric") for cue in factor.cues] for factor in rubric.factors]
+        self._set_points(cue_matrices)
+
+        # Reference sentences that make a factor's point (scored against the cues alone, exactly as
+        # a student's sentence would be) become more ways of saying it, and the excerpts of suggestions.
+        reference_tokens = [self.tokens(t) for _, t in reference_sentences]
+        reference_matrix = self.vectorizer_.transform(reference_tokens)
+        closeness, _ = self.sentence_scores(reference_matrix, reference_tokens)
+        self.excerpts_: list[list[tuple[float, Excerpt]]] = []
+        point_matrices = []
+        for index in range(len(rubric.factors)):
+            ranked = [i for i in np.argsort(-closeness[:, index], kind="stable") if closeness[i, index] >= EXEMPLAR_THRESHOLD]
+            self.points_[index] += [_Point(reference_sentences[i][1], reference_sentences[i][0]) for i in ranked]
+            weighted = self._weighted(reference_matrix[ranked], self.factor_weights_[index]) if ranked else None
+            point_matrices.append(sparse.vstack([cue_matrices[index]] + ([weighted] if weighted is not None else [])).tocsr())
+            self.excerpts_.append(
+                [(float(closeness[i, index]), Excerpt(_shorten(reference_sentences[i][1]), reference_sentences[i][0])) for i in ranked]
+            )
+        self._set_points(point_matrices)
+        self.copy_index_ = ReferenceIndex(
+            {essay.id: essay.text for essay in corpus.essays},
+            labels={essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays},
+            min_run_words=rubric.copy.min_run_words,
+        )
+        return self
+
+    def with_scoring(self, scoring: Scoring) -> "CoverageModel":
+        """The same fitted model with other thresholds (for tuning); refits only if name weights change."""
+        if scoring.name_weight != self.scoring.name_weight:
+            return CoverageModel(self.rubric, self.corpus, scoring).fit()
+        clone = object.__new__(CoverageModel)
+        clone.__dict__.update(self.__dict__)
+        clone.scoring = scoring
+        return clone
+
+    # ---------------------------------------------------------------- text to vectors
+    def stem_word(self, word: str) -> str:
+        cached = self._stem_cache.get(word)
+        if cached is None:
+            cached = self._stem_cache[word] = stem(self.speller_.correct(word)) if hasattr(self, "speller_") else stem(word)
+        return cached
+
+    def tokens(self, text: str, bigrams: bool = True) -> list[str]:
+        """Content stems (spelling corrected) and, for phrases, bigrams of neighbouring stems."""
+        stems = [self.stem_word(w) for w in words(text) if w not in STOP_WORDS and len(w) > 1]
+        stems = [s for s in stems if s not in STOP_WORDS]
+        if bigrams:
+            return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+        return stems
+
+    def _set_points(self, matrices: list[sparse.csr_matrix]) -> None:
+        self.point_matrices_ = matrices
+        self.point_word_matrices_ = [self._point_words(m, f) for f, m in enumerate(matrices)]
+
+    def _point_words(self, matrix: sparse.spmatrix, factor_index: int) -> sparse.csr_matrix:
+        """1 where a row has a point word of the factor (not a name, year or the factor's own term)."""
+        binary = sparse.csr_matrix(matrix, copy=True)
+        binary.data = np.ones_like(binary.data)
+        return sparse.csr_matrix(binary.multiply(self.factor_point_words_[factor_index][np.newaxis, :]))
+
+    @staticmethod
+    def _weighted(matrix: sparse.spmatrix, weights: np.ndarray) -> sparse.csr_matrix:
+        return normalize(sparse.csr_matrix(matrix.multiply(weights[np.newaxis, :])))
+
+    # ---------------------------------------------------------------- scoring
+    def score(self, essay: str) -> Report:
+        return self.score_many([essay])[0]
+
+    def score_many(self, essays: list[str]) -> list[Report]:
+        """Score a batch with one vectorizer call for all its sentences."""
+        split = [split_sentences(essay) for essay in essays]
+        token_lists = [self.tokens(s.text) for sentences in split for s in sentences]
+        matrix = self.vectorizer_.transform(token_lists) if token_lists else None
+        reports, row = [], 0
+        for essay, sentences in zip(essays, split):
+            rows = slice(row, row + len(sentences))
+            row += len(sentences)
+            reports.append(self._report(essay, sentences, token_lists[rows], matrix[rows] if sentences else None))
+        return reports
+
+    def sentence_scores(self, sentences_matrix: sparse.spmatrix, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Per sentence and factor: the point score in [0, 1] and the index of the closest point."""
+        n_sentences, n_factors = sentences_matrix.shape[0], len(self.rubric.factors)
+        scores = np.zeros((n_sentences, n_factors), dtype=np.float32)
+        closest = np.zeros((n_sentences, n_factors), dtype=np.int32)
+        off_topic = None
+        if self.off_topic_matrix_ is not None:
+            off_topic = _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
+        token_sets = [set(tokens) for tokens in token_lists]
+        boost = self.scoring.term_boost
+        for f in range(n_factors):
+            similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
+            shared_words = (self._point_words(sentences_matrix, f) @ self.point_word_matrices_[f].T).toarray()
+            named = np.array([any(term <= tokens for term in self.term_stems_[f]) for tokens in token_sets], dtype=np.float32)
+            # A point needs two of its words, or one when the sentence also names the factor.
+            similarity[shared_words < (2 - named)[:, np.newaxis]] = 0.0
+            best = similarity.max(axis=1) if similarity.shape[1] else np.zeros(n_sentences)
+            closest[:, f] = similarity.argmax(axis=1)
+            factor_scores = best * (1.0 + boost * named)
+            if off_topic is not None:
+                # A sentence nearer to real-but-irrelevant history than to the point earns half.
+                factor_scores = np.where(off_topic > best, factor_scores * 0.5, factor_scores)
+            scores[:, f] = np.minimum(factor_scores, 1.0)
+        return scores, closest
+
+    def _report(self, essay: str, sentences: list[Sentence], token_lists: list[list[str]], matrix) -> Report:
+        rubric, scoring = self.rubric, self.scoring
+        warnings: list[str] = []
+        word_count = len(words(essay))
+        copy_check = self.copy_index_.check(essay, flag_share=rubric.copy.flag_share) if sentences else CopyCheck()
+        if sentences:
+            scores, closest = self.sentence_scores(matrix, token_lists)
+            copied = copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check)
+            if copy_check.flagged and not rubric.copy.credit_copied:
+                scores[np.array(copied, dtype=bool), :] = 0.0
+        else:
+            scores = np.zeros((0, len(rubric.factors)), dtype=np.float32)
+            closest = np.zeros((0, len(rubric.factors)), dtype=np.int32)
+        if copy_check.flagged:
+            share = round(100 * copy_check.share)
+            credit = "they still earn factor credit (the rubric allows it)" if rubric.copy.credit_copied else "those sentences earn no factor credit"
+            warnings.append(f"{share}% of this essay's words repeat a reference essay ({copy_check.source}) word for word; {credit}.")
+
+        results = []
+        for f, factor in enumerate(rubric.factors):
+            column = scores[:, f]
+            making_point = [i for i in np.argsort(-column, kind="stable") if column[i] >= scoring.point_threshold]
+            support = float(sum(column[i] for i in making_point))
+            level = 2 if support >= scoring.developed_threshold else (1 if making_point else 0)
+            shown = sorted(making_point[:MAX_EVIDENCE])
+            evidence = tuple(
+                Evidence(
+                    text=sentences[i].text,
+                    start=sentences[i].start,
+                    end=sentences[i].end,
+                    score=round(float(column[i]), 3),
+                    matched=self.points_[f][closest[i, f]].text,
+                )
+                for i in shown
+            )
+            score = round(1.0 - 0.5 ** (support / scoring.developed_threshold), 3) if support else 0.0
+            suggestion = None
+            if level < 2:
+                suggestion = Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
+            results.append(FactorResult(factor.id, factor.name, level, score, evidence, suggestion))
+
+        total_weight = sum(f.weight for f in rubric.factors)
+        overall = round(100.0 * sum(f.weight * r.level / 2 for f, r in zip(rubric.factors, results)) / total_weight, 1)
+        mark = round(20 * (overall / 100.0) ** scoring.marking_curve)
+        if word_count < SHORT_ESSAY_WORDS:
+            warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
+        if overall < scoring.off_question_coverage and sentences and not any(r.level for r in results):
+            warning = self._off_question_warning(matrix, scores)
+            if warning:
+                warnings.append(warning)
+        return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)
+
+    def _off_question_warning(self, matrix, scores: np.ndarray) -> str | None:
+        """Low coverage and most sentences nearer to other history than to any factor: say so."""
+        best_factor = scores.max(axis=1)
+        if self.off_topic_matrix_ is not None:
+            off_topic = _max_similarity(self._weighted(matrix, self.base_weights_), self.off_topic_matrix_)
+            elsewhere = float(np.mean(off_topic > best_factor))
+        else:
+            elsewhere = 0.0
+        on_question = float(np.mean(best_factor >= self.scoring.point_threshold / 2))
+        if elsewhere >= 0.3 or on_question < 0.2:
+            return (
+                f"This essay does not seem to answer the question \"{self.rubric.question}\": "
+                "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
+            )
+        return None
+
+
+def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:
+    if rows.shape[0] == 0 or points.shape[0] == 0:
+        return np.zeros(rows.shape[0], dtype=np.float32)
+    return np.asarray((rows @ points.T).max(axis=1).toarray()).ravel()
+
+
+def _shorten(text: str) -> str:
+    parts = text.split()
+    return text if len(parts) <= MAX_EXCERPT_WORDS else " ".join(parts[:MAX_EXCERPT_WORDS]) + " …"
+
+
+_MODELS: dict[tuple[str, str], CoverageModel] = {}
+
+
+def load_model(rubric_path: str | Path | None = None) -> CoverageModel:
+    """The fitted model for a rubric file, built once per process and reused."""
+    rubric = load_rubric(rubric_path) if rubric_path else load_rubric()
+    key = (str(rubric.path.resolve()), rubric.content_hash)
+    if key not in _MODELS:
+        if not rubric.corpus_path.is_dir():
+            raise RubricateError(f"Rubric {rubric.path}: field 'corpus' points to {rubric.corpus_path}, which is not a folder.")
+        _MODELS[key] = CoverageModel(rubric, load_corpus(rubric.corpus_path)).fit()
+    return _MODELS[key]
+
+
+def score_essay(essay: str, model: CoverageModel | None = None) -> Report:
+    """Feedback for one essay (the function the app and the CLI call)."""
+    return (model or load_model()).score(essay)
+
+
+def mark_batch(essays: list[str], model: CoverageModel | None = None) -> list[Report]:
+    return (model or load_model()).score_many(essays)

@@ -1,0 +1,217 @@
+"""Agreement with careful human labels: the product's core figure, against two baselines.
+
+The engine's few thresholds are chosen by leave-one-essay-out cross-validation:
+each essay is scored with thresholds tuned on the others, so no reported figure
+comes from fitting the essay it describes.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_fscore_support
+from sklearn.metrics.pairwise import cosine_similarity
+
+from models.engine import CoverageModel
+from models.errors import RubricateError
+from models.rubric import Rubric, Scoring
+from models.text import split_sentences
+
+DEFAULT_DEVSET = Path(__file__).resolve().parent.parent / "data" / "devset"
+
+POINT_THRESHOLDS = tuple(round(x, 3) for x in np.arange(0.15, 0.451, 0.025))
+DEVELOPED_THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.4, 1.61, 0.1))
+BASELINE_THRESHOLDS = tuple(round(x, 3) for x in np.arange(0.01, 0.301, 0.01))
+
+
+@dataclass(frozen=True)
+class LabelledEssay:
+    id: str
+    text: str
+    levels: dict[str, int]
+    mark: float
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Per-factor and macro figures for one system on one labelled set."""
+
+    system: str
+    per_factor: dict[str, dict[str, float]]  # factor -> precision, recall, f1, kappa, accuracy
+    macro: dict[str, float]
+    mark_r: float
+
+
+def load_labelled_set(folder: str | Path, factor_ids: list[str]) -> list[LabelledEssay]:
+    """essays/*.txt plus labels.csv (essay_id, one column per factor, mark_20), as in the devset."""
+    folder = Path(folder)
+    labels_path = folder / "labels.csv"
+    if not labels_path.is_file():
+        raise RubricateError(f"Labelled set {folder}: {labels_path.name} was not found (expected essays/*.txt and labels.csv).")
+    with labels_path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = [c for c in ["essay_id", "mark_20", *factor_ids] if rows and c not in rows[0]]
+    if not rows or missing:
+        raise RubricateError(f"Labelled set {labels_path}: missing column '{missing[0] if missing else 'essay_id'}'; it needs essay_id, mark_20 and one column per factor.")
+    essays = []
+    for row in rows:
+        path = folder / "essays" / f"{row['essay_id']}.txt"
+        if not path.is_file():
+            raise RubricateError(f"Labelled set {folder}: {path} is listed in labels.csv but was not found.")
+        essays.append(
+            LabelledEssay(row["essay_id"], path.read_text(encoding="utf-8"), {f: int(row[f]) for f in factor_ids}, float(row["mark_20"]))
+        )
+    return essays
+
+
+# ---------------------------------------------------------------- metrics
+def agreement(system: str, factor_ids: list[str], truth: list[dict[str, int]], predicted: list[dict[str, int]],
+              true_marks: list[float], predicted_marks: list[float]) -> Agreement:
+    per_factor = {}
+    for factor in factor_ids:
+        y_true = [t[factor] for t in truth]
+        y_pred = [p[factor] for p in predicted]
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            [y >= 1 for y in y_true], [y >= 1 for y in y_pred], average="binary", zero_division=0
+        )
+        kappa = cohen_kappa_score(y_true, y_pred, weights="quadratic", labels=[0, 1, 2])
+        per_factor[factor] = {
+            "precision": float(precision), "recall": float(recall), "f1": float(f1),
+            "kappa": 0.0 if math.isnan(kappa) else float(kappa), "accuracy": float(accuracy_score(y_true, y_pred)),
+        }
+    macro = {key: float(np.mean([v[key] for v in per_factor.values()])) for key in ["precision", "recall", "f1", "kappa", "accuracy"]}
+    mark_r = _pearson(true_marks, predicted_marks)
+    return Agreement(system, per_factor, macro, mark_r)
+
+
+def _pearson(a: list[float], b: list[float]) -> float:
+    if np.std(a) == 0 or np.std(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _objective(result: Agreement) -> float:
+    return result.macro["f1"] + result.macro["kappa"]
+
+
+# ---------------------------------------------------------------- the engine, cross-validated
+def _levels_from_scores(model: CoverageModel, sentence_scores: np.ndarray, scoring: Scoring) -> dict[str, int]:
+    levels = {}
+    for f, factor in enumerate(model.rubric.factors):
+        column = sentence_scores[:, f] if sentence_scores.size else np.zeros(0)
+        support = float(column[column >= scoring.point_threshold].sum())
+        levels[factor.id] = 2 if support >= scoring.developed_threshold else (1 if support > 0 else 0)
+    return levels
+
+
+def _mark(rubric: Rubric, levels: dict[str, int], curve: float) -> float:
+    total = sum(f.weight for f in rubric.factors)
+    overall = sum(f.weight * levels[f.id] / 2 for f in rubric.factors) / total
+    return round(20 * overall**curve)
+
+
+def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tuple[Agreement, list[dict[str, int]], Scoring]:
+    """Leave-one-essay-out: thresholds for each essay are tuned on all the others.
+
+    Sentence scores do not depend on the thresholds, so they are computed once.
+    Returns the held-out agreement, the held-out levels, and the thresholds tuned on all essays.
+    """
+    factor_ids = model.rubric.factor_ids
+    scores = [_essay_sentence_scores(model, essay.text) for essay in data]
+    grid = [replace(model.scoring, point_threshold=p, developed_threshold=d)
+            for p, d in itertools.product(POINT_THRESHOLDS, DEVELOPED_THRESHOLDS) if d >= p]
+    # levels[g][i]: essay i's levels under grid point g
+    levels = [[_levels_from_scores(model, s, scoring) for s in scores] for scoring in grid]
+
+    def best_scoring(indices: list[int]) -> int:
+        truth = [data[i].levels for i in indices]
+        marks = [data[i].mark for i in indices]
+        def fitness(g: int) -> float:
+            predicted = [levels[g][i] for i in indices]
+            return _objective(agreement("", factor_ids, truth, predicted, marks, [0.0] * len(indices)))
+        return max(range(len(grid)), key=fitness)
+
+    held_out = []
+    for i in range(len(data)):
+        g = best_scoring([j for j in range(len(data)) if j != i])
+        held_out.append(levels[g][i])
+    marks = [_mark(model.rubric, lv, model.scoring.marking_curve) for lv in held_out]
+    result = agreement("Rubricate (leave-one-out)", factor_ids, [e.levels for e in data], held_out, [e.mark for e in data], marks)
+    return result, held_out, grid[best_scoring(list(range(len(data))))]
+
+
+def _essay_sentence_scores(model: CoverageModel, text: str) -> np.ndarray:
+    sentences = split_sentences(text)
+    if not sentences:
+        return np.zeros((0, len(model.rubric.factors)))
+    tokens = [model.tokens(s.text) for s in sentences]
+    scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens), tokens)
+    return scores
+
+
+# ---------------------------------------------------------------- baselines
+def keyword_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreement:
+    """(a) Key terms present: 0 none, 1 one sentence, 2 two or more sentences naming the factor."""
+    rubric = model.rubric
+    predicted = []
+    for essay in data:
+        sentence_tokens = [set(model.tokens(s.text, bigrams=False)) for s in split_sentences(essay.text)]
+        levels = {}
+        for factor in rubric.factors:
+            keywords = [set(model.tokens(k, bigrams=False)) for k in (*factor.terms, *factor.details)]
+            keywords = [k for k in keywords if k]
+            hits = sum(1 for tokens in sentence_tokens if any(k <= tokens for k in keywords))
+            levels[factor.id] = min(hits, 2)
+        predicted.append(levels)
+    marks = [_mark(rubric, lv, rubric.scoring.marking_curve) for lv in predicted]
+    return agreement("Baseline (a): key terms", rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
+
+
+def description_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreement:
+    """(b) One TF-IDF cosine, whole essay vs factor description; one threshold t (level 2 at 2t), leave-one-out."""
+    rubric = model.rubric
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
+    vectorizer.fit([e.text for e in model.corpus.essays] + [f.description for f in rubric.factors])
+    similarity = cosine_similarity(vectorizer.transform([e.text for e in data]), vectorizer.transform([f.description for f in rubric.factors]))
+
+    def levels_at(t: float, i: int) -> dict[str, int]:
+        return {f.id: 2 if similarity[i, k] >= 2 * t else (1 if similarity[i, k] >= t else 0) for k, f in enumerate(rubric.factors)}
+
+    def fitness(t: float, indices: list[int]) -> float:
+        return _objective(agreement("", rubric.factor_ids, [data[i].levels for i in indices], [levels_at(t, i) for i in indices],
+                                    [0.0] * len(indices), [0.0] * len(indices)))
+
+    predicted = []
+    for i in range(len(data)):
+        others = [j for j in range(len(data)) if j != i]
+        predicted.append(levels_at(max(BASELINE_THRESHOLDS, key=lambda t: fitness(t, others)), i))
+    marks = [_mark(rubric, lv, rubric.scoring.marking_curve) for lv in predicted]
+    return agreement("Baseline (b): essay-description cosine (leave-one-out)", rubric.factor_ids, [e.levels for e in data], predicted,
+                     [e.mark for e in data], marks)
+
+
+def evaluate_all(model: CoverageModel, data: list[LabelledEssay]) -> tuple[list[Agreement], Scoring]:
+    engine, _, tuned = cross_validate_engine(model, data)
+    return [engine, keyword_baseline(model, data), description_baseline(model, data)], tuned
+
+
+def format_agreement_table(results: list[Agreement], factor_ids: list[str]) -> str:
+    """A Markdown table: macro figures per system, then per-factor F1 / kappa."""
+    lines = [
+        "| system | presence P | presence R | presence F1 | level kappa (QWK) | level accuracy | mark r |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        m = r.macro
+        lines.append(f"| {r.system} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['kappa']:.2f} | {m['accuracy']:.2f} | {r.mark_r:.2f} |")
+    lines += ["", "| factor | " + " | ".join(f"{r.system.split(':')[0].split(' (')[0]} F1 / kappa" for r in results) + " |",
+              "|---|" + "---|" * len(results)]
+    for factor in factor_ids:
+        cells = [f"{r.per_factor[factor]['f1']:.2f} / {r.per_factor[factor]['kappa']:.2f}" for r in results]
+        lines.append(f"| {factor} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
