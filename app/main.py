@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 
 from app import ui  # noqa: E402
 
-st.set_page_config(page_title="Rubricate", page_icon="📝", layout="wide")
+st.set_page_config(page_title="Rubricate", page_icon=":material/edit_note:", layout="wide")
 
 choices = ui.rubric_choices()
 with st.sidebar:
@@ -31,8 +31,8 @@ with st.sidebar:
     st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
 
 pages = [
-    st.Page("pages/student.py", title="Student feedback", icon="✍️", default=True),
-    st.Page("pages/batch.py", title="Tutor: mark a batch", icon="📚"),
-    st.Page("pages/coverage.py", title="Coverage report", icon="📊"),
+    st.Page("pages/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
+    st.Page("pages/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
+    st.Page("pages/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
 ]
 st.navigation(pages).run()

@@ -23,7 +23,7 @@ from models.reader import EssayInput
 from models.report import LEVEL_NAMES, Report
 from models.rubric import Rubric, find_rubrics, load_rubric
 
-LEVEL_BADGES = {0: "🔴 absent", 1: "🟠 mentioned", 2: "🟢 developed"}
+LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
 BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
 RUBRIC_KEY = "rubric_path"
 
@@ -51,7 +51,7 @@ def current_model() -> CoverageModel:
 def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | None = None, key: str = "one") -> None:
     """Everything a student sees about one essay: scores, factor statuses, the highlighted essay, next steps."""
     for warning in report.warnings:
-        st.warning(warning, icon="⚠️")
+        st.warning(warning, icon=":material/warning:")
     coverage, mark, length = st.columns(3)
     coverage.metric("Coverage of the rubric", f"{report.overall:.0f}%", help="How many of the rubric's factors the essay mentions or develops, weighted.")
     mark.metric("Mark estimate", f"{report.mark_20} / 20")
@@ -62,13 +62,13 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     for factor in report.factors:
         name_col, level_col, score_col = st.columns([5, 2, 3])
         name_col.markdown(f"**{factor.name}**")
-        level_col.markdown(f":{_level_colour_name(factor.level)}[{LEVEL_BADGES[factor.level]}]")
+        level_col.markdown(LEVEL_BADGES[factor.level])
         score_col.progress(float(factor.score), text=f"score {factor.score:.2f}")
 
     st.subheader("The essay, with its evidence")
     st.caption("Sentences that make a factor's point are highlighted in that factor's colour. Hover over one to see which factor it supports.")
     if report.copy.flagged:
-        st.error(f"Parts of this essay repeat a reference essay word for word ({report.copy.source}); they are underlined in red.", icon="🚩")
+        st.error(f"Parts of this essay repeat a reference essay word for word ({report.copy.source}); they are underlined in red.", icon=":material/flag:")
     st.html(f"<style>{ESSAY_CSS}</style>{legend_html(report)}{highlighted_essay_html(report, essay)}")
 
     to_improve = [f for f in report.factors if f.level < 2 and f.suggestion]
@@ -76,7 +76,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     if not to_improve:
         st.success("Every factor is developed. Well done.")
     for factor in to_improve:
-        with st.expander(f"{factor.name} — {LEVEL_NAMES[factor.level]}", expanded=factor.level == 0):
+        with st.expander(f"{factor.name} — {LEVEL_NAMES[factor.level]}", expanded=True):
             st.markdown(factor.suggestion.guidance)
             for excerpt in factor.suggestion.excerpts:
                 st.markdown(f"> {quote_markdown(excerpt.text)}\n\n*— reference essay {excerpt.source}*")
@@ -87,12 +87,8 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         file_name=f"feedback-{_file_stem(student or 'essay')}.html",
         mime="text/html",
         key=f"download-{key}",
-        icon="📄",
+        icon=":material/download:",
     )
-
-
-def _level_colour_name(level: int) -> str:
-    return ("red", "orange", "green")[level]
 
 
 def quote_markdown(text: str) -> str:

@@ -18,7 +18,7 @@ st.caption(
 uploads = st.file_uploader(
     "Essays", type=["txt", "docx", "pdf", "csv", "zip"], accept_multiple_files=True, key="batch_files"
 )
-if st.button("Mark essays", type="primary", icon="📝", disabled=not uploads):
+if st.button("Mark essays", type="primary", icon=":material/task_alt:", disabled=not uploads):
     inputs = [item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())]
     bar = st.progress(0.0, text=f"Marking {len(inputs)} essays…")
     done = [0]  # a list, so the callback can add to it
@@ -33,10 +33,10 @@ if st.button("Mark essays", type="primary", icon="📝", disabled=not uploads):
 
 batch = st.session_state.get(ui.BATCH_KEY)
 if not batch:
-    st.info("No batch marked yet. Upload essays and press **Mark essays**.", icon="📂")
+    st.info("No batch marked yet. Upload essays and press **Mark essays**.", icon=":material/upload_file:")
     st.stop()
 if batch["rubric"] != str(rubric.path):
-    st.info("The last batch was marked against another question. Switch back to it in the sidebar, or mark a new batch.", icon="🔀")
+    st.info("The last batch was marked against another question. Switch back to it in the sidebar, or mark a new batch.", icon=":material/swap_horiz:")
     st.stop()
 
 rows, inputs = batch["rows"], batch["inputs"]
@@ -45,7 +45,7 @@ marked = len(rows) - len(failed)
 st.divider()
 st.subheader(f"Results: {marked} marked" + (f", {len(failed)} could not be read" if failed else ""))
 if failed:
-    st.warning("Some files could not be marked; their rows say why:\n\n" + "\n".join(f"- {row['error']}" for row in failed), icon="⚠️")
+    st.warning("Some files could not be marked; their rows say why:\n\n" + "\n".join(f"- {row['error']}" for row in failed), icon=":material/warning:")
 
 table = ui.batch_table(rows, rubric)
 st.dataframe(
@@ -59,15 +59,15 @@ st.dataframe(
 )
 
 csv_col, xlsx_col, zip_col = st.columns(3)
-csv_col.download_button("Download table (CSV)", table.to_csv(index=False), "rubricate-marks.csv", "text/csv", icon="⬇️")
+csv_col.download_button("Download table (CSV)", table.to_csv(index=False), "rubricate-marks.csv", "text/csv", icon=":material/download:")
 xlsx_col.download_button(
     "Download table (Excel)", ui.table_to_xlsx(table), "rubricate-marks.xlsx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon="⬇️",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
 )
 if marked:
     if "batch_zip" not in st.session_state:
         st.session_state["batch_zip"] = ui.feedback_zip(inputs, model)
-    zip_col.download_button("Feedback reports (.zip of HTML)", st.session_state["batch_zip"], "rubricate-feedback.zip", "application/zip", icon="🗂️")
+    zip_col.download_button("Feedback reports (.zip of HTML)", st.session_state["batch_zip"], "rubricate-feedback.zip", "application/zip", icon=":material/folder_zip:")
 
 if marked:
     st.subheader("Who covered what")
@@ -80,7 +80,7 @@ if pairs:
     st.caption("Long runs of identical words in two students' essays: worth a look, not proof of copying.")
     st.dataframe(ui.pairs_table(pairs, inputs), hide_index=True, width="stretch")
 else:
-    st.success("No two essays share a long passage.", icon="✅")
+    st.success("No two essays share a long passage.", icon=":material/check_circle:")
 
 readable = [item for item in inputs if item.ok]
 if readable:

@@ -16,7 +16,7 @@ st.markdown(f"**Question:** {rubric.question}")
 st.header("The last batch")
 batch = st.session_state.get(ui.BATCH_KEY)
 if not batch or batch["rubric"] != str(rubric.path):
-    st.info("Mark a batch on the **Tutor** page to see how the class covered each factor.", icon="📚")
+    st.info("Mark a batch on the **Tutor** page to see how the class covered each factor.", icon=":material/library_books:")
 else:
     cover = batch_coverage(batch["rows"], rubric.factor_ids, [f.name for f in rubric.factors])
     if not cover.essays:
@@ -74,10 +74,10 @@ if support.weak_factors:
     st.warning(
         f"Weak support (fewer than {WEAK_SUPPORT_SENTENCES} reference sentences): " + ", ".join(names)
         + ". Suggestions for these factors lean on the rubric's own cues; consider adding a reference essay that argues them.",
-        icon="🪫",
+        icon=":material/warning:",
     )
 else:
-    st.success("Every factor is supported by several reference sentences.", icon="✅")
+    st.success("Every factor is supported by several reference sentences.", icon=":material/check_circle:")
 
 st.subheader("Strongest reference sentences per factor")
 for factor_id, name in zip(support.factor_ids, support.factor_names):

@@ -22,7 +22,7 @@ else:
     pasted = ""
     upload = st.file_uploader("Your essay as .txt, .docx or .pdf", type=["txt", "docx", "pdf"], key="essay_file")
 
-if st.button("Get feedback", type="primary", icon="🔍"):
+if st.button("Get feedback", type="primary", icon=":material/search:"):
     if upload is not None:
         essays = read_essay_bytes(upload.name, upload.getvalue())
     else:
@@ -30,7 +30,7 @@ if st.button("Get feedback", type="primary", icon="🔍"):
     essay = essays[0] if essays else None
     if essay is None or not essay.ok:
         st.session_state.pop("feedback", None)
-        st.error(essay.error if essay else "The file holds no essay.", icon="🚫")
+        st.error(essay.error if essay else "The file holds no essay.", icon=":material/error:")
     else:
         st.session_state["feedback"] = {"rubric": str(model.rubric.path), "text": essay.text, "report": model.score(essay.text)}
 

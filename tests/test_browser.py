@@ -1,0 +1,180 @@
+"""The app in a real browser: a student gets feedback, a tutor marks two files, hostile text stays text.
+
+Drives Debian's chromium (never a downloaded one) against `streamlit run app/main.py`
+started on a free local port; writes the screenshots in docs/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DEVSET = ROOT / "devset" / "essays" if (ROOT / "devset" / "essays").is_dir() else Path("/work/shared/devset/essays")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+WAIT_MS = 60_000  # a generous bound for the first model fit on a slow CI machine; not an assertion about speed
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package to run the browser test", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=WAIT_MS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _essay(name: str) -> str:
+    return (DEVSET / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None:
+                pytest.fail(f"streamlit exited early:\n{server.stderr.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not answer on /_stcore/health")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _get_feedback(page, text: str) -> None:
+    box = page.locator("textarea")
+    box.fill(text)
+    box.press("Control+Enter")  # commit the text to the app before the click
+    page.get_by_role("button", name="Get feedback").click()
+    expect(page.locator(".rb-essay")).to_be_visible()
+
+
+def _wait_until_idle(page) -> None:
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
+
+
+def _screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main pane, so grow the window to fit it first."""
+    _wait_until_idle(page)
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(500)  # let charts re-layout to the new size; not a timing assertion
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
+
+
+def test_student_gets_factor_levels_and_highlighted_evidence(app_url, page):
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Feedback on your essay")).to_be_visible()
+    _get_feedback(page, _essay("d01.txt"))
+
+    expect(page.get_by_text("Coverage of the rubric")).to_be_visible()
+    expect(page.get_by_text("Mark estimate")).to_be_visible()
+    expect(page.get_by_text("Stalin's role as General Secretary").first).to_be_visible()
+    expect(page.get_by_text("developed").first).to_be_visible()
+    highlighted = page.locator(".rb-essay mark")
+    assert highlighted.count() >= 1
+    assert highlighted.first.inner_text().strip() in _essay("d01.txt")
+    _screenshot(page, "student.png")
+
+
+def test_hostile_essay_shows_markup_as_text_and_runs_nothing(app_url, page):
+    essay = (
+        f"Stalin became leader because he was General Secretary {HOSTILE} and could appoint his supporters. "
+        f"{HOSTILE_IMG} Trotsky was arrogant and missed Lenin's funeral, which made him look disloyal. "
+        "Stalin allied with Zinoviev and Kamenev against Trotsky and then turned on them."
+    )
+    page.goto(app_url)
+    _get_feedback(page, essay)
+    shown = page.locator(".rb-essay")
+    expect(shown).to_contain_text(HOSTILE)
+    expect(shown).to_contain_text(HOSTILE_IMG)
+    assert shown.locator("script").count() == 0
+    assert shown.locator("img").count() == 0
+    assert page.dialogs == []
+
+
+def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, page, tmp_path):
+    alice, bob = tmp_path / "alice.txt", tmp_path / "bob.txt"
+    alice.write_text(_essay("d02.txt"), encoding="utf-8")
+    bob.write_text(_essay("d03.txt"), encoding="utf-8")
+    page.goto(f"{app_url}/batch")
+    expect(page.get_by_role("heading", name="Mark a batch of essays")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files([str(alice), str(bob)])
+    expect(page.get_by_text("bob.txt").first).to_be_visible()
+    page.get_by_role("button", name="Mark essays").click()
+
+    expect(page.get_by_text("Results: 2 marked")).to_be_visible()
+    table = page.locator('[data-testid="stDataFrame"]').first
+    expect(table).to_contain_text("alice.txt")
+    expect(table).to_contain_text("bob.txt")
+    expect(page.locator(".rb-essay")).to_be_visible()  # the first student's feedback opens below
+    _screenshot(page, "batch.png")
+
+    page.get_by_role("link", name="Coverage report").click()
+    expect(page.get_by_role("heading", name="Coverage report")).to_be_visible()
+    expect(page.get_by_text("2 essays marked")).to_be_visible()
+    expect(page.get_by_text("Sentences of each reference essay that make each factor's point")).to_be_visible()
+    _screenshot(page, "coverage.png")
+    assert page.dialogs == []
