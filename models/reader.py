@@ -360,9 +360,9 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _looks_like_text(text: str, source: str) -> str:
     controls = sum(1 for ch in text if ch in "\x00\x7f" or (ch < " " and ch not in "\t\n\f\r"))
-    if "\x00" in text or controls > _MAX_CONTROL_SHARE * len(text):
+    if "\x00" in text or controls > max(3, _MAX_CONTROL_SHARE * len(text)):
         raise RubricateError(
-            f"{source}: looks like a binary file ({controls} control characters), not text; {_supported()}"
+            f"{source}: looks like a binary file (it has {controls} control characters), not text; {_supported()}"
         )
     return text
 

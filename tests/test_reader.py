@@ -511,6 +511,13 @@ def test_folder_is_read_recursively_sorted_and_hidden_files_skipped(tmp_path):
     assert all(e.ok for e in essays)
 
 
+def test_folder_linking_back_to_itself_is_read_once(tmp_path):
+    (tmp_path / "a.txt").write_text(ESSAY)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    assert [e.source for e in read_essay_path(tmp_path)] == [str(tmp_path / "a.txt")]
+
+
 def test_missing_path_is_an_error_row(tmp_path):
     essay = only(read_essay_path(tmp_path / "nobody.txt"))
     assert essay.error == f"{tmp_path / 'nobody.txt'}: does not exist; check the path"
@@ -567,6 +574,8 @@ def test_arbitrary_bytes_named_txt_never_raise(data):
     assert len(essays) >= 1
     assert all(isinstance(e, EssayInput) and (e.ok == (e.error is None)) for e in essays)
     assert all(e.text == "" for e in essays if not e.ok)
+    # Text decoding is ours: every failure is one we foresaw, never the catch-all for a crashed parser.
+    assert all("could not be read as text" not in e.error for e in essays if not e.ok)
 
 
 @settings(max_examples=200, deadline=None)
