@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import chain, islice
 
-from models.engine import CoverageModel, load_model
+from models.engine import CoverageModel
 from models.reader import EssayInput
-from models.rubric import Scoring
 
 CHUNK_SIZE = 256  # essays per vectorizer call: large enough to amortise it, small enough to stream
 MAX_WORKERS = 2  # the machines this runs on have two cores; more processes only compete for them
@@ -80,7 +79,7 @@ def _mark_in_pool(inputs: Iterator[EssayInput], model: CoverageModel, on_progres
         max_workers=workers,
         mp_context=_pool_context(),
         initializer=_start_worker,
-        initargs=(str(model.rubric.path), model.scoring),
+        initargs=(model,),
     )
     in_flight: deque[tuple[int, Future]] = deque()
     chunks = _chunks(inputs)
@@ -116,10 +115,15 @@ def _pool_context():
 _worker_model: CoverageModel | None = None
 
 
-def _start_worker(rubric_path: str, scoring: Scoring) -> None:
-    """Each worker fits (or, forked, inherits) the model once, with the caller's thresholds."""
+def _start_worker(model: CoverageModel) -> None:
+    """Each worker gets the caller's fitted model once (inherited when forked, else a 0.4 MB pickle).
+
+    Not refitted from the rubric path: the file may have changed on disk since the
+    caller's model was fitted, and tuned thresholds live only on the caller's model;
+    either would make the pool's rows differ from marking in one process.
+    """
     global _worker_model
-    _worker_model = load_model(rubric_path).with_scoring(scoring)
+    _worker_model = model
 
 
 def _mark_chunk_in_worker(chunk: list[EssayInput]) -> list[dict]:
