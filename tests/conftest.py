@@ -1,0 +1,30 @@
+"""Shared fixtures for the engine, rubric, CLI and evaluation specifications.
+
+The shipped model is fitted once per test session (load_model caches it), so
+each test reads like one user scoring one essay.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ESSAYS = FIXTURES / "essays"
+RUBRICS = FIXTURES / "rubrics"
+DEVSET = REPO / "data" / "devset"
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The shipped Stalin rubric's model, fitted once and shared by every test."""
+    from models.engine import load_model
+
+    return load_model()
+
+
+@pytest.fixture
+def essay():
+    """Read a small essay fixture by name, e.g. essay("testament_only")."""
+    return lambda name: (ESSAYS / f"{name}.txt").read_text(encoding="utf-8")

@@ -1,0 +1,158 @@
+"""The coverage engine: what a student sees for clear cases, and the report contract every front end relies on."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from models.corpus import load_corpus
+from models.engine import CoverageModel, load_model
+from models.rubric import DEFAULT_RUBRIC, load_rubric
+
+from conftest import DEVSET
+
+FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
+MENTIONED, DEVELOPED = 1, 2
+
+# An essay with Windows line endings, curly quotes, bullets and emoji: offsets must still slice it exactly.
+MESSY_ESSAY = (
+    "Why did Stalin win? \U0001F914\r\n\r\n"
+    "\u2022 As General Secretary from 1922 he appointed loyal supporters to important posts \u2014 "
+    "\u201cComrade Card-Index\u201d knew every member\u2019s file.\r\n"
+    "\u2022 Lenin died in 1924 without naming a successor, which was lucky for Stalin \U0001F340.\r\n\r\n"
+    "Trotsky was arrogant and refused to build a faction; he even missed Lenin\u2019s funeral. "
+    "Lenin\u2019s testament said Stalin was \u201ctoo rude\u201d and should be removed, but it was never published.\r\n"
+    "Stalin allied with Zinoviev and Kamenev against Trotsky, then with Bukharin against them \U0001F91D.\r\n"
+)
+
+
+def levels(report) -> dict[str, int]:
+    return {f.id: f.level for f in report.factors}
+
+
+# ---------------------------------------------------------------- clear cases
+def test_essay_about_only_the_testament_scores_testament(model, essay):
+    report = model.score(essay("testament_only"))
+    found = levels(report)
+    assert found["testament"] >= MENTIONED
+    assert all(found[f] < DEVELOPED for f in FACTORS if f != "testament"), found
+
+
+def test_list_of_key_terms_makes_no_point(model, essay):
+    report = model.score(essay("key_terms_list"))
+    found = levels(report)
+    assert all(level < DEVELOPED for level in found.values()), found
+    assert all(level == 0 for level in found.values()), found
+    assert report.overall == 0
+
+
+def test_general_secretary_point_made_without_the_words_general_secretary_scores(model, essay):
+    text = essay("general_secretary_paraphrase")
+    assert "secretary" not in text.lower()
+    assert levels(model.score(text))["general_secretary"] >= MENTIONED
+
+
+def test_essay_on_the_purges_has_low_coverage_and_an_off_question_warning(model, essay):
+    report = model.score(essay("purges_other_question"))
+    assert report.overall < 30
+    assert any("does not seem to answer the question" in w for w in report.warnings), report.warnings
+
+
+def test_strong_devset_essay_covers_all_five_factors_and_marks_high(model):
+    report = model.score((DEVSET / "essays" / "d01.txt").read_text(encoding="utf-8"))
+    assert all(level >= MENTIONED for level in levels(report).values()), levels(report)
+    assert report.mark_20 >= 14
+
+
+# ---------------------------------------------------------------- report contract
+CONTRACT_ESSAYS = ("testament_only", "general_secretary_paraphrase", "purges_other_question", "key_terms_list")
+
+
+def contract_texts(essay) -> list[str]:
+    return [essay(name) for name in CONTRACT_ESSAYS] + [MESSY_ESSAY, (DEVSET / "essays" / "d01.txt").read_text(encoding="utf-8")]
+
+
+def test_every_evidence_sentence_slices_the_original_essay_exactly(model, essay):
+    for text in contract_texts(essay):
+        for factor in model.score(text).factors:
+            for e in factor.evidence:
+                assert text[e.start:e.end] == e.text
+
+
+def test_evidence_offsets_survive_crlf_curly_quotes_bullets_and_emoji(model):
+    report = model.score(MESSY_ESSAY)
+    evidence = [e for f in report.factors for e in f.evidence]
+    assert evidence, "the messy essay makes several points; some evidence should be shown"
+    assert any("\u201c" in e.text or "\u2019" in e.text for e in evidence)
+    for e in evidence:
+        assert MESSY_ESSAY[e.start:e.end] == e.text
+
+
+def test_levels_scores_coverage_and_mark_stay_in_range(model, essay):
+    for text in contract_texts(essay):
+        report = model.score(text)
+        assert 0 <= report.overall <= 100
+        assert isinstance(report.mark_20, int) and 0 <= report.mark_20 <= 20
+        assert [f.id for f in report.factors] == FACTORS
+        for factor in report.factors:
+            assert factor.level in {0, 1, 2}
+            assert 0.0 <= factor.score <= 1.0
+
+
+def test_every_factor_below_developed_has_a_suggestion_with_guidance(model, essay):
+    for text in contract_texts(essay):
+        for factor in model.score(text).factors:
+            if factor.level < DEVELOPED:
+                assert factor.suggestion is not None and factor.suggestion.guidance.strip(), factor.id
+
+
+def test_suggestion_excerpts_quote_the_reference_essays(model, essay):
+    corpus = {e.id: e.text for e in model.corpus.essays}
+    excerpts = [x for f in model.score(essay("key_terms_list")).factors for x in f.suggestion.excerpts]
+    assert excerpts, "a student who made no point should be shown how the reference essays make them"
+    for excerpt in excerpts:
+        # long excerpts are cut at a word and end with an ellipsis
+        quoted = excerpt.text.removesuffix(" \u2026")
+        assert excerpt.source in corpus
+        assert quoted in corpus[excerpt.source]
+
+
+def test_same_essay_gives_the_same_json_twice(model, essay):
+    text = essay("testament_only")
+    first = json.dumps(model.score(text).to_dict(), sort_keys=True)
+    second = json.dumps(model.score(text).to_dict(), sort_keys=True)
+    assert first == second
+
+
+def test_scoring_one_essay_and_a_batch_agree(model, essay):
+    texts = contract_texts(essay)
+    batch = model.score_many(texts)
+    for text, report in zip(texts, batch):
+        assert json.dumps(report.to_dict(), sort_keys=True) == json.dumps(model.score(text).to_dict(), sort_keys=True)
+
+
+def test_empty_batch_gives_no_reports(model):
+    assert model.score_many([]) == []
+
+
+# ---------------------------------------------------------------- fitted once, vectorized per batch
+def test_model_is_fitted_once_per_rubric_file():
+    assert load_model(DEFAULT_RUBRIC) is load_model(DEFAULT_RUBRIC)
+    assert load_model() is load_model(str(DEFAULT_RUBRIC))
+
+
+def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
+    rubric = load_rubric(DEFAULT_RUBRIC)
+    fresh = CoverageModel(rubric, load_corpus(rubric.corpus_path)).fit()
+    calls = []
+    transform = fresh.vectorizer_.transform
+
+    def counting_transform(token_lists):
+        calls.append(len(token_lists))
+        return transform(token_lists)
+
+    monkeypatch.setattr(fresh.vectorizer_, "transform", counting_transform)
+    reports = fresh.score_many(contract_texts(essay)[:5])
+    assert len(reports) == 5
+    assert len(calls) == 1
