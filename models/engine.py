@@ -70,6 +70,8 @@ class CoverageModel:
             rubric_texts += [factor.name, factor.description, factor.guidance, *factor.cues, *factor.terms, *factor.details]
         known = {w for text in rubric_texts + [t for _, t in reference_sentences] for w in words(text)}
         self.speller_ = Speller(known | set(rubric.synonyms.values()), rubric.synonyms)
+        # Synonyms join at the stem, so every form of "haughty" counts as "arrogant".
+        self.synonym_stems_ = {stem(variant): stem(canonical) for variant, canonical in rubric.synonyms.items()}
         self._stem_cache: dict[str, str] = {}
 
         self.vectorizer_ = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm=None, dtype=np.float32)
@@ -148,7 +150,8 @@ class CoverageModel:
     def stem_word(self, word: str) -> str:
         cached = self._stem_cache.get(word)
         if cached is None:
-            cached = self._stem_cache[word] = stem(self.speller_.correct(word)) if hasattr(self, "speller_") else stem(word)
+            stemmed = stem(self.speller_.correct(word))
+            cached = self._stem_cache[word] = self.synonym_stems_.get(stemmed, stemmed)
         return cached
 
     def tokens(self, text: str, bigrams: bool = True) -> list[str]:
@@ -220,17 +223,21 @@ class CoverageModel:
         word_count = len(words(essay))
         copy_check = self.copy_index_.check(essay, flag_share=rubric.copy.flag_share) if sentences else CopyCheck()
         if sentences:
-            scores, closest = self.sentence_scores(matrix, token_lists)
-            copied = copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check)
-            if copy_check.flagged and not rubric.copy.credit_copied:
-                scores[np.array(copied, dtype=bool), :] = 0.0
+            raw_scores, closest = self.sentence_scores(matrix, token_lists)
+            copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
         else:
-            scores = np.zeros((0, len(rubric.factors)), dtype=np.float32)
+            raw_scores = np.zeros((0, len(rubric.factors)), dtype=np.float32)
             closest = np.zeros((0, len(rubric.factors)), dtype=np.int32)
+            copied = np.zeros(0, dtype=bool)
+        scores = raw_scores.copy()
         if copy_check.flagged:
             share = round(100 * copy_check.share)
             credit = "they still earn factor credit (the rubric allows it)" if rubric.copy.credit_copied else "those sentences earn no factor credit"
             warnings.append(f"{share}% of this essay's words repeat a reference essay ({copy_check.source}) word for word; {credit}.")
+        if copied.any() and not rubric.copy.credit_copied:
+            scores[copied, :] = 0.0
+            if not copy_check.flagged:
+                warnings.append(f"{int(copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
 
         results = []
         for f, factor in enumerate(rubric.factors):
@@ -260,8 +267,8 @@ class CoverageModel:
         mark = round(20 * (overall / 100.0) ** scoring.marking_curve)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        if overall < scoring.off_question_coverage and sentences and not any(r.level for r in results):
-            warning = self._off_question_warning(matrix, scores)
+        if overall < scoring.off_question_coverage and sentences and not raw_scores.max(axis=1).max() >= scoring.point_threshold:
+            warning = self._off_question_warning(matrix, raw_scores)
             if warning:
                 warnings.append(warning)
         return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)

@@ -99,6 +99,26 @@ def _objective(result: Agreement) -> float:
     return result.macro["f1"] + result.macro["kappa"]
 
 
+def _fast_objective(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro presence F1 plus macro quadratic kappa, in numpy: the tuning loop calls it thousands of times.
+
+    truth, predicted: essays x factors arrays of levels. Matches sklearn's figures (tested).
+    """
+    total = 0.0
+    for f in range(truth.shape[1]):
+        t, p = truth[:, f], predicted[:, f]
+        tp = float(np.sum((t >= 1) & (p >= 1)))
+        positives = float(np.sum(t >= 1) + np.sum(p >= 1))
+        total += 2 * tp / positives if positives else 0.0
+        observed = np.zeros((3, 3))
+        np.add.at(observed, (t, p), 1)
+        expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / max(len(t), 1)
+        weights = (np.subtract.outer(np.arange(3), np.arange(3)) ** 2) / 4.0
+        denominator = float(np.sum(weights * expected))
+        total += 1.0 - float(np.sum(weights * observed)) / denominator if denominator else 0.0
+    return total / truth.shape[1]
+
+
 # ---------------------------------------------------------------- the engine, cross-validated
 def _levels_from_scores(model: CoverageModel, sentence_scores: np.ndarray, scoring: Scoring) -> dict[str, int]:
     levels = {}
@@ -128,13 +148,11 @@ def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tu
     # levels[g][i]: essay i's levels under grid point g
     levels = [[_levels_from_scores(model, s, scoring) for s in scores] for scoring in grid]
 
+    truth = np.array([[essay.levels[f] for f in factor_ids] for essay in data])
+    predicted = np.array([[[lv[f] for f in factor_ids] for lv in per_grid] for per_grid in levels])  # grid x essays x factors
+
     def best_scoring(indices: list[int]) -> int:
-        truth = [data[i].levels for i in indices]
-        marks = [data[i].mark for i in indices]
-        def fitness(g: int) -> float:
-            predicted = [levels[g][i] for i in indices]
-            return _objective(agreement("", factor_ids, truth, predicted, marks, [0.0] * len(indices)))
-        return max(range(len(grid)), key=fitness)
+        return max(range(len(grid)), key=lambda g: _fast_objective(truth[indices], predicted[g][indices]))
 
     held_out = []
     for i in range(len(data)):

@@ -16,7 +16,7 @@ from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 # Sentences longer than this are cut at clause boundaries, so evidence stays readable
 # and one run-on sentence cannot stand for a whole paragraph.
-LONG_SENTENCE_WORDS = 45
+LONG_SENTENCE_WORDS = 25
 MAX_SENTENCE_CHARS = 1200
 
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "e.g", "i.e", "etc", "vs", "c", "ca", "no", "vol", "p", "pp", "jan", "feb", "aug", "sept", "oct", "nov", "dec"}
@@ -32,7 +32,7 @@ WORD_PATTERN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d{3,4}s?", re.UNICODE
 
 # Words that carry no point in any rubric (function words and essay scaffolding).
 STOP_WORDS = frozenset(
-    """a about above after again against all also although am an and any are as at be because been before being
+    """a about above after again all also although am an and any are as at be because been before being
     below between both but by can could did do does doing down during each either else even ever every few for from
     further had has have having he her here hers herself him himself his how i if in into is it its itself just
     let me more most much my myself neither no nor not of off on once only or other ought our ours ourselves out
@@ -90,7 +90,7 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cuts = [start]
     for match in _CLAUSE_BREAK.finditer(span):
         cut = start + match.end()
-        if len(text[cuts[-1] : cut].split()) >= 12:
+        if len(text[cuts[-1] : cut].split()) >= 8:
             cuts.append(cut)
     cuts.append(end)
     pieces: list[tuple[int, int]] = []
