@@ -6,6 +6,8 @@ functions only turn them into widgets, tables, charts and downloads.
 from __future__ import annotations
 
 import io
+import json
+import textwrap
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -142,18 +144,29 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
         for f in row["factors"]
     ]
     data = pd.DataFrame(cells, columns=["essay", "factor", "level", "score"])
-    colours = alt.Scale(domain=list(LEVEL_NAMES), range=[LEVEL_COLOURS[0] + "55", "#f6c453", "#43a047"])
+    colours = alt.Scale(domain=list(LEVEL_NAMES), range=["#f4c7c3", "#f6c453", "#43a047"])
     return (
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=2)
         .encode(
-            x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(labelAngle=-20, labelLimit=220)),
+            x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=0, labelOverlap=False, labelExpr=_wrapped_labels([f.name for f in rubric.factors]))),
             y=alt.Y("essay:N", title=None, sort=None),
             color=alt.Color("level:N", scale=colours, title="Level"),
             tooltip=["essay", "factor", "level", alt.Tooltip("score:Q", format=".2f")],
         )
-        .properties(height=max(120, 28 * data["essay"].nunique()))
+        .properties(height=heatmap_height(data["essay"].nunique()))
     )
+
+
+def _wrapped_labels(names: list[str], width: int = 22) -> str:
+    """A Vega expression that breaks long factor names over lines, so they fit above their column."""
+    lines = {name: textwrap.wrap(name, width) for name in names}
+    return f"{json.dumps(lines)}[datum.label] || datum.label"
+
+
+def heatmap_height(essays: int) -> int:
+    """Pixels for the heatmap: a readable band per essay, never a sliver."""
+    return 110 + 34 * max(essays, 2)
 
 
 def table_to_xlsx(table: pd.DataFrame) -> bytes:

@@ -72,7 +72,7 @@ if marked:
 if marked:
     st.subheader("Who covered what")
     st.caption("One row per essay, one column per factor. Hover over a cell for the score.")
-    st.altair_chart(ui.heatmap(rows, rubric), width="stretch")
+    st.altair_chart(ui.heatmap(rows, rubric), width="stretch", height=ui.heatmap_height(marked))
 
 st.subheader("Shared passages between students")
 pairs = batch["pairs"]
