@@ -127,6 +127,21 @@ def command_evaluate(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- speed and the external benchmark
+def command_bench(args) -> int:
+    from models.bench import run_benchmark
+
+    run_benchmark(args.essays, rubric_path=args.rubric)
+    return 0
+
+
+def command_bench_external(args) -> int:
+    from models.external import run_external_benchmark
+
+    run_external_benchmark(args.data)
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description="Rubricate: factor-by-factor feedback on exam essays.")
@@ -149,7 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
     evaluate.set_defaults(run=command_evaluate)
 
-    for sub in (score, batch, evaluate):
+    bench = commands.add_parser("bench", help="speed benchmark",
+                                description="Cold start, feedback latency, batch throughput and memory, against the CountVectorizer floor.")
+    bench.add_argument("--essays", type=int, default=5000, help="essays in the batch run (default 5000)")
+    bench.set_defaults(run=command_bench)
+
+    external = commands.add_parser("bench-external", help="the engine on Mohler et al. (2011) short answers",
+                                   description="Pearson r and RMSE against human grades, a TF-IDF baseline and the graders' own agreement.")
+    external.add_argument("--data", required=True, help="path to mohler.csv (not shipped; see README)")
+    external.set_defaults(run=command_bench_external)
+
+    for sub in (score, batch, evaluate, bench):
         sub.add_argument("--rubric", help="rubric YAML file (default: rubric/stalin_leader.yaml)")
     return parser
 

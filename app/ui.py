@@ -158,7 +158,32 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
     )
 
 
-def _wrapped_labels(names: list[str], width: int = 22) -> str:
+def support_heatmap(support: CorpusSupport) -> alt.Chart:
+    """Reference essays × factors, darker where more sentences make the point, with the count written in."""
+    cells = pd.DataFrame(
+        [
+            {"essay": essay_id, "title": title, "factor": name, "sentences": int(support.counts[e, f]),
+             "best score": float(support.max_scores[e, f])}
+            for e, (essay_id, title) in enumerate(zip(support.essay_ids, support.essay_titles))
+            for f, name in enumerate(support.factor_names)
+        ]
+    )
+    x = alt.X("factor:N", sort=list(support.factor_names), title=None,
+              axis=alt.Axis(orient="top", labelAngle=0, labelLimit=0, labelOverlap=False, labelExpr=_wrapped_labels(list(support.factor_names))))
+    y = alt.Y("essay:N", sort=list(support.essay_ids), title=None)
+    base = alt.Chart(cells).encode(x=x, y=y)
+    tiles = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color("sentences:Q", scale=alt.Scale(scheme="blues", domainMin=0), title="Sentences"),
+        tooltip=["essay", "title", "factor", "sentences", alt.Tooltip("best score:Q", format=".2f")],
+    )
+    labels = base.mark_text(fontSize=13).encode(
+        text="sentences:Q",
+        color=alt.condition(alt.datum.sentences > max(1, int(support.counts.max()) // 2), alt.value("white"), alt.value("#1f2328")),
+    )
+    return (tiles + labels).properties(height=heatmap_height(len(support.essay_ids)))
+
+
+def _wrapped_labels(names: list[str], width: int = 26) -> str:
     """A Vega expression that breaks long factor names over lines, so they fit above their column."""
     lines = {name: textwrap.wrap(name, width) for name in names}
     return f"{json.dumps(lines)}[datum.label] || datum.label"

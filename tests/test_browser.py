@@ -117,8 +117,8 @@ def _wait_until_idle(page) -> None:
 def _screenshot(page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main pane, so grow the window to fit it first."""
     _wait_until_idle(page)
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": min(int(height) + 40, 8000)})
+    height = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(int(height) + 80, 8000)})
     page.wait_for_timeout(500)  # let charts re-layout to the new size; not a timing assertion
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
@@ -177,5 +177,6 @@ def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, p
     expect(page.get_by_role("heading", name="Coverage report")).to_be_visible()
     expect(page.get_by_text("2 essays marked")).to_be_visible()
     expect(page.get_by_text("Sentences of each reference essay that make each factor's point")).to_be_visible()
+    expect(page.get_by_role("heading", name="Reference sentences that match no factor")).to_be_visible()
     _screenshot(page, "coverage.png")
     assert page.dialogs == []

@@ -29,13 +29,13 @@ else:
         )
         chart = alt.Chart(bars).mark_bar().encode(
             y=alt.Y("factor:N", sort=list(cover.factor_names), title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X("sum(essays):Q", title="essays", scale=alt.Scale(domain=[0, cover.essays])),
+            x=alt.X("sum(essays):Q", title="essays", scale=alt.Scale(domain=[0, cover.essays]), axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color("level:N", scale=alt.Scale(domain=["mentioned", "developed"], range=["#f6c453", "#43a047"]), title="Level"),
             order=alt.Order("level:N", sort="ascending"),
             tooltip=["factor", "level", "essays"],
-        )
+        ).properties(height=40 * len(cover.factor_names))
         left, right = st.columns([3, 2])
-        left.altair_chart(chart, width="stretch")
+        left.altair_chart(chart, width="stretch", height=40 * len(cover.factor_names) + 50)
         with right:
             st.markdown("**Most missed factors**")
             missed = cover.most_missed()
@@ -48,8 +48,8 @@ else:
         marks = pd.DataFrame({"mark": cover.marks})
         st.altair_chart(
             alt.Chart(marks).mark_bar(color="#2f6fb3").encode(
-                x=alt.X("mark:Q", bin=alt.Bin(extent=[0, 21], step=1), title="mark /20"),
-                y=alt.Y("count():Q", title="essays"),
+                x=alt.X("mark:Q", bin=alt.Bin(extent=[0, 21], step=1), title="mark /20", axis=alt.Axis(format="d", tickMinStep=1)),
+                y=alt.Y("count():Q", title="essays", axis=alt.Axis(tickMinStep=1, format="d")),
             ).properties(height=200),
             width="stretch",
         )
@@ -65,9 +65,11 @@ st.caption(
     "sentences support gives thin suggestions; sentences that match no factor may be points the rubric is missing."
 )
 support = ui.corpus_support_cached(str(rubric.path))
-matrix = pd.DataFrame(support.counts, index=[f"{i}: {t}" for i, t in zip(support.essay_ids, support.essay_titles)], columns=list(support.factor_names))
 st.markdown("**Sentences of each reference essay that make each factor's point**")
-st.dataframe(matrix, width="stretch", column_config={name: st.column_config.NumberColumn(name, format="%d") for name in support.factor_names})
+st.altair_chart(ui.support_heatmap(support), width="stretch", height=ui.heatmap_height(len(support.essay_ids)))
+with st.expander("The same as a table, with each essay's title"):
+    matrix = pd.DataFrame(support.counts, index=[f"{i}: {t}" for i, t in zip(support.essay_ids, support.essay_titles)], columns=list(support.factor_names))
+    st.dataframe(matrix, width="stretch")
 
 if support.weak_factors:
     names = [support.factor_names[support.factor_ids.index(f)] for f in support.weak_factors]
@@ -81,7 +83,8 @@ else:
 
 st.subheader("Strongest reference sentences per factor")
 for factor_id, name in zip(support.factor_ids, support.factor_names):
-    with st.expander(f"{name} — {support.supporting_sentences(factor_id)} supporting sentences"):
+    count = support.supporting_sentences(factor_id)
+    with st.expander(f"{name} — {count} supporting sentence{'s' if count != 1 else ''}"):
         best = support.strongest[factor_id]
         if not best:
             st.caption("No reference sentence makes this point on its own.")
@@ -93,4 +96,5 @@ st.caption(f"{len(support.unmatched)} sentences of eight words or more make none
 st.dataframe(
     pd.DataFrame([{"essay": s.essay_id, "sentence": s.text, "best score": s.score} for s in support.unmatched]),
     hide_index=True, width="stretch", height=280,
+    column_config={"sentence": st.column_config.TextColumn("sentence", width="large")},
 )
