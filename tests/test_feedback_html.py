@@ -1,0 +1,126 @@
+"""The highlighted essay and the downloadable HTML report: evidence is marked, essay text is never markup."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from models.engine import load_model
+from models.feedback_html import factor_colour, highlighted_essay_html, legend_html, render_feedback_html
+from models.report import CopiedPassage, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_IMG = '<img src=x onerror="alert(1)">'
+
+
+class _Tags(HTMLParser):
+    """Collects the tags and the visible text of a fragment, as a browser would parse it."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def _report(essay: str, evidence: dict[int, list[tuple[int, int]]], copied=()) -> Report:
+    factors = []
+    for i, name in enumerate(["General Secretary", "Luck"]):
+        spans = evidence.get(i, [])
+        factors.append(
+            FactorResult(
+                id=f"f{i}", name=name, level=1 if spans else 0, score=0.4 if spans else 0.0,
+                evidence=tuple(Evidence(essay[s:e], s, e, 0.5) for s, e in spans),
+                suggestion=Suggestion(f"Explain {name} <b>now</b>.", (Excerpt("A reference <i>point</i>.", "ref1"),)),
+            )
+        )
+    copy = CopyCheck(flagged=bool(copied), source="ref1 (x.txt)", share=0.3, passages=tuple(CopiedPassage(s, e, "ref1") for s, e in copied))
+    return Report("r", 25.0, 6, tuple(factors), ("Short <essay>.",), len(essay.split()), copy)
+
+
+def test_evidence_sentences_are_marked_in_their_factors_colour():
+    essay = "Stalin was General Secretary. Lenin died. He was lucky."
+    html = highlighted_essay_html(_report(essay, {0: [(0, 29)], 1: [(42, 55)]}), essay)
+    marks = [attrs for tag, attrs in parse(html).tags if tag == "mark"]
+    assert len(marks) == 2
+    assert factor_colour(0) in marks[0]["style"] and "General Secretary" in marks[0]["title"]
+    assert factor_colour(1) in marks[1]["style"] and "Luck" in marks[1]["title"]
+
+
+def test_highlighting_keeps_every_character_of_the_essay_in_order():
+    essay = "First sentence here.\n\nSecond & third <b>bold</b> sentence. Last one."
+    html = highlighted_essay_html(_report(essay, {0: [(0, 20)], 1: [(0, 20), (22, 59)]}, copied=[(30, 59)]), essay)
+    assert "".join(parse(html).text) == essay
+
+
+def test_sentence_evidence_for_two_factors_names_both():
+    essay = "Stalin was General Secretary and lucky."
+    html = highlighted_essay_html(_report(essay, {0: [(0, len(essay))], 1: [(0, len(essay))]}), essay)
+    (mark,) = [attrs for tag, attrs in parse(html).tags if tag == "mark"]
+    assert "General Secretary" in mark["title"] and "Luck" in mark["title"]
+    assert factor_colour(1) in mark["style"]
+
+
+def test_copied_passages_are_underlined():
+    essay = "My own words. Copied words from the web page here."
+    html = highlighted_essay_html(_report(essay, {}, copied=[(14, len(essay))]), essay)
+    spans = [attrs for tag, attrs in parse(html).tags if tag == "span"]
+    assert any("rb-copied" in attrs.get("class", "") for attrs in spans)
+    assert "copied" in legend_html(_report(essay, {}, copied=[(14, len(essay))]))
+
+
+@pytest.mark.parametrize("hostile", [HOSTILE, HOSTILE_IMG, '"><svg onload=alert(1)>', "&lt;script&gt;"])
+def test_hostile_essay_text_is_shown_as_text_never_as_markup(hostile):
+    essay = f"Stalin was General Secretary {hostile} and used it. {hostile} Lenin died."
+    start = essay.index("Stalin")
+    html = highlighted_essay_html(_report(essay, {0: [(start, start + 50)]}), essay)
+    parsed = parse(html)
+    assert {tag for tag, _ in parsed.tags} <= {"div", "mark", "span"}
+    assert "".join(parsed.text) == essay
+
+
+def test_feedback_report_is_a_whole_page_without_scripts_and_with_the_essay_escaped():
+    model = load_model()
+    essay = (
+        f"Stalin became leader because as General Secretary {HOSTILE} he appointed his supporters to posts in the party. "
+        f"{HOSTILE_IMG} Trotsky was arrogant and failed to build support among party members."
+    )
+    report = model.score(essay)
+    page = render_feedback_html(report, essay, model.rubric, student='Ann <b>"Lee"</b>')
+    parsed = parse(page)
+    tags = {tag for tag, _ in parsed.tags}
+    assert page.startswith("<!DOCTYPE html>")
+    assert "script" not in tags and "img" not in tags and "link" not in tags
+    assert not any(name.startswith("on") for _, attrs in parsed.tags for name in attrs)
+    text = "".join(parsed.text)
+    assert HOSTILE in text and HOSTILE_IMG in text
+    assert 'Feedback for Ann <b>"Lee"</b>' in text
+    assert model.rubric.question in text
+    for factor in report.factors:
+        assert factor.name in text
+        if factor.level < 2:
+            assert factor.suggestion.guidance in text
+
+
+def test_report_lists_warnings_and_suggestions_escaped():
+    essay = "Stalin was General Secretary. Lenin died. He was lucky."
+    model = load_model()
+    page = render_feedback_html(_report(essay, {0: [(0, 29)]}), essay, model.rubric)
+    parsed = parse(page)
+    text = "".join(parsed.text)
+    assert "Short <essay>." in text
+    assert "Explain Luck <b>now</b>." in text
+    assert "A reference <i>point</i>." in text
+    assert "i" not in {tag for tag, _ in parsed.tags}  # the excerpt's <i> stayed text
