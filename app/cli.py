@@ -2,7 +2,9 @@
 
     python -m app.cli score [--rubric R] [--format text|json] FILE|-
     python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv INPUT...
-    python -m app.cli evaluate [--rubric R] [--data DIR] [--tune]
+    python -m app.cli evaluate [--rubric R] [--data DIR] [--tune] | --session NAME [--recalibrate]
+    python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx
+    python -m app.cli bench [--essays N] | bench-external --data mohler.csv
 """
 from __future__ import annotations
 
@@ -85,13 +87,29 @@ def command_batch(args) -> int:
     if out.suffix.lower() not in {".jsonl", ".csv"}:
         raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")
     inputs = list(read_inputs(args.inputs))
+    store = session_id = None
+    if args.session:
+        from models.sessions import start_session
+        from models.store import open_store
+
+        store = open_store(args.db)
+        session_id = start_session(store, args.session, model)
     rows = []
-    with tqdm(total=len(inputs), desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
-        for row in mark_inputs(inputs, model, on_progress=progress.update):
-            rows.append(row)
+    try:
+        with tqdm(total=len(inputs), desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
+            for item, row in zip(inputs, mark_inputs(inputs, model, on_progress=progress.update)):
+                rows.append(row)
+                if store is not None:
+                    from models.sessions import save_row
+
+                    save_row(store, session_id, row, item.text)
+    finally:
+        if store is not None:
+            store.close()
     _write_batch(out, rows, model.rubric.factor_ids)
     failed = sum(1 for r in rows if r["status"] != "ok")
-    print(f"Marked {len(rows) - failed} of {len(rows)} essays; {failed} could not be marked. Wrote {out}.", file=sys.stderr)
+    kept = f" Stored as session '{args.session}'." if args.session else ""
+    print(f"Marked {len(rows) - failed} of {len(rows)} essays; {failed} could not be marked. Wrote {out}.{kept}", file=sys.stderr)
     return 0
 
 
@@ -116,6 +134,8 @@ def command_evaluate(args) -> int:
     from models.evaluate import DEFAULT_DEVSET, evaluate_all, format_agreement_table, load_labelled_set
 
     model = _model(args)
+    if args.session:
+        return _evaluate_session(args, model)
     data = load_labelled_set(args.data or DEFAULT_DEVSET, model.rubric.factor_ids)
     results, tuned = evaluate_all(model, data)
     print(f"Agreement with human labels on {len(data)} essays ({args.data or DEFAULT_DEVSET}); "
@@ -124,6 +144,62 @@ def command_evaluate(args) -> int:
     if args.tune:
         print(f"\nThresholds tuned on all {len(data)} essays (copy into the rubric's `scoring`):")
         print(f"  point_threshold: {tuned.point_threshold}\n  developed_threshold: {tuned.developed_threshold}")
+    return 0
+
+
+def _evaluate_session(args, model) -> int:
+    from models.sessions import recalibrate, tutor_agreement
+    from models.store import open_store
+
+    with open_store(args.db) as store:
+        session = store.session(args.session)
+        essays = store.essays(session.id)
+        factor_ids = model.rubric.factor_ids
+        result = tutor_agreement(essays, factor_ids)
+        if not result.essays:
+            print(f"Session '{args.session}': the tutor has not reviewed any essay yet (no overrides or comments).")
+            return 0
+        print(f"Session '{args.session}': tool vs tutor on {result.essays} reviewed essays")
+        _print_tutor_agreement(result, factor_ids)
+        if args.recalibrate:
+            change = recalibrate(store, args.session, model)
+            print(f"\nRecalibrated thresholds for rubric {model.rubric.id}: point_threshold {change.scoring.point_threshold}, "
+                  f"developed_threshold {change.scoring.developed_threshold} (saved in {store.path})")
+            print(f"Agreement before {change.before.overall_agreement:.0%}, after {change.after.overall_agreement:.0%}")
+    return 0
+
+
+def _print_tutor_agreement(result, factor_ids) -> None:
+    print("| factor | agreement | kappa (QWK) |\n|---|---|---|")
+    for factor_id in factor_ids:
+        figures = result.per_factor[factor_id]
+        print(f"| {factor_id} | {figures['agreement']:.0%} | {figures['kappa']:.2f} |")
+    print(f"| all factors | {result.overall_agreement:.0%} | |")
+
+
+# ---------------------------------------------------------------- sessions
+def command_sessions(args) -> int:
+    from models.store import open_store
+
+    with open_store(args.db) as store:
+        sessions = store.sessions()
+    if not sessions:
+        print("No marking sessions yet: `batch --session NAME` stores one.")
+    for s in sessions:
+        print(f"{s.name}\t{s.essays} essays\t{s.created_at}\t{s.rubric_id}")
+    return 0
+
+
+def command_export(args) -> int:
+    from models.rubric import load_rubric
+    from models.sessions import session_table, write_export
+    from models.store import open_store
+
+    with open_store(args.db) as store:
+        session = store.session(args.session)
+        factor_ids = load_rubric(session.rubric_path).factor_ids if Path(session.rubric_path).is_file() else _model(args).rubric.factor_ids
+        out = write_export(session_table(store.essays(session.id), factor_ids), args.out)
+    print(f"Wrote {out} (final values: the tutor's where set, else the tool's).", file=sys.stderr)
     return 0
 
 
@@ -156,12 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("inputs", nargs="+", help="essay files, folders, .zip or .csv")
     batch.add_argument("--out", required=True, help="OUT.jsonl or OUT.csv")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--session", help="also store the batch as a named marking session")
     batch.set_defaults(run=command_batch)
 
     evaluate = commands.add_parser("evaluate", help="agreement with human labels",
                                    description="Precision, recall, F1, kappa and mark r against labels, with two baselines.")
     evaluate.add_argument("--data", help="labelled set: essays/*.txt + labels.csv (default: data/devset)")
     evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
+    evaluate.add_argument("--session", help="instead: agreement of the tool with a tutor's corrections in a stored session")
+    evaluate.add_argument("--recalibrate", action="store_true", help="with --session: retune thresholds to the tutor's corrections")
     evaluate.set_defaults(run=command_evaluate)
 
     bench = commands.add_parser("bench", help="speed benchmark",
@@ -174,8 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
     external.add_argument("--data", required=True, help="path to mohler.csv (not shipped; see README)")
     external.set_defaults(run=command_bench_external)
 
-    for sub in (score, batch, evaluate, bench):
+    sessions = commands.add_parser("sessions", help="list stored marking sessions", description="Name, essays and creation time of each session.")
+    sessions.set_defaults(run=command_sessions)
+
+    export = commands.add_parser("export", help="export a session's final marks", description="CSV or XLSX of a session: tool and tutor values, final values, comments.")
+    export.add_argument("--session", required=True)
+    export.add_argument("--out", required=True, help="OUT.csv or OUT.xlsx")
+    export.set_defaults(run=command_export)
+
+    for sub in (score, batch, evaluate, bench, export):
         sub.add_argument("--rubric", help="rubric YAML file (default: rubric/stalin_leader.yaml)")
+    for sub in (batch, evaluate, sessions, export):
+        sub.add_argument("--db", help="SQLite database (default: $RUBRICATE_DB, else the user data folder)")
     return parser
 
 

@@ -99,7 +99,7 @@ def _objective(result: Agreement) -> float:
     return result.macro["f1"] + result.macro["kappa"]
 
 
-def _fast_objective(truth: np.ndarray, predicted: np.ndarray) -> float:
+def agreement_objective(truth: np.ndarray, predicted: np.ndarray) -> float:
     """Macro presence F1 plus macro quadratic kappa, in numpy: the tuning loop calls it thousands of times.
 
     truth, predicted: essays x factors arrays of levels. Matches sklearn's figures (tested).
@@ -120,7 +120,7 @@ def _fast_objective(truth: np.ndarray, predicted: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- the engine, cross-validated
-def _levels_from_scores(model: CoverageModel, sentence_scores: np.ndarray, scoring: Scoring) -> dict[str, int]:
+def levels_from_scores(model: CoverageModel, sentence_scores: np.ndarray, scoring: Scoring) -> dict[str, int]:
     levels = {}
     for f, factor in enumerate(model.rubric.factors):
         column = sentence_scores[:, f] if sentence_scores.size else np.zeros(0)
@@ -135,6 +135,12 @@ def _mark(rubric: Rubric, levels: dict[str, int], curve: float) -> float:
     return round(20 * overall**curve)
 
 
+def threshold_grid(scoring: Scoring) -> list[Scoring]:
+    """Every (point, developed) threshold pair the tuning tries."""
+    return [replace(scoring, point_threshold=p, developed_threshold=d)
+            for p, d in itertools.product(POINT_THRESHOLDS, DEVELOPED_THRESHOLDS) if d >= p]
+
+
 def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tuple[Agreement, list[dict[str, int]], Scoring]:
     """Leave-one-essay-out: thresholds for each essay are tuned on all the others.
 
@@ -142,17 +148,16 @@ def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tu
     Returns the held-out agreement, the held-out levels, and the thresholds tuned on all essays.
     """
     factor_ids = model.rubric.factor_ids
-    scores = [_essay_sentence_scores(model, essay.text) for essay in data]
-    grid = [replace(model.scoring, point_threshold=p, developed_threshold=d)
-            for p, d in itertools.product(POINT_THRESHOLDS, DEVELOPED_THRESHOLDS) if d >= p]
+    scores = [essay_sentence_scores(model, essay.text) for essay in data]
+    grid = threshold_grid(model.scoring)
     # levels[g][i]: essay i's levels under grid point g
-    levels = [[_levels_from_scores(model, s, scoring) for s in scores] for scoring in grid]
+    levels = [[levels_from_scores(model, s, scoring) for s in scores] for scoring in grid]
 
     truth = np.array([[essay.levels[f] for f in factor_ids] for essay in data])
     predicted = np.array([[[lv[f] for f in factor_ids] for lv in per_grid] for per_grid in levels])  # grid x essays x factors
 
     def best_scoring(indices: list[int]) -> int:
-        return max(range(len(grid)), key=lambda g: _fast_objective(truth[indices], predicted[g][indices]))
+        return max(range(len(grid)), key=lambda g: agreement_objective(truth[indices], predicted[g][indices]))
 
     held_out = []
     for i in range(len(data)):
@@ -163,7 +168,7 @@ def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tu
     return result, held_out, grid[best_scoring(list(range(len(data))))]
 
 
-def _essay_sentence_scores(model: CoverageModel, text: str) -> np.ndarray:
+def essay_sentence_scores(model: CoverageModel, text: str) -> np.ndarray:
     sentences = split_sentences(text)
     if not sentences:
         return np.zeros((0, len(model.rubric.factors)))
