@@ -1,0 +1,205 @@
+"""The Streamlit pages, driven headless with AppTest, and the batch helpers the pages render with."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import ui
+from models.engine import load_model
+from models.reader import essay_from_text, read_essay_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = Path("/work/shared/devset/essays") if Path("/work/shared/devset/essays").is_dir() else ROOT / "devset" / "essays"
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120  # AppTest's bound for one script run, generous for the first model fit
+
+
+def essay(name: str) -> str:
+    return (DEVSET / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def two_essays_and_a_png():
+    return (
+        read_essay_bytes("alice.txt", essay("d01.txt").encode())
+        + read_essay_bytes("bob.txt", essay("d02.txt").encode())
+        + read_essay_bytes("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(64))
+    )
+
+
+def app() -> AppTest:
+    return AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+
+
+def all_markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+# ------------------------------------------------------------------ student page
+def test_sidebar_lists_the_questions_of_the_rubrics_found(model):
+    at = app().run()
+    assert not at.exception
+    selector = at.selectbox(key=ui.RUBRIC_KEY)
+    assert model.rubric.question in selector.options  # shown by question text, not file name
+
+
+def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
+    at = app().run()
+    at.text_area(key="essay_text").input(essay("d01.txt"))
+    at.button[0].click().run()
+    assert not at.exception
+    report = model.score(essay_from_text(essay("d01.txt")).text)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Coverage of the rubric"] == f"{report.overall:.0f}%"
+    assert metrics["Mark estimate"] == f"{report.mark_20} / 20"
+    shown = all_markdown(at)
+    for factor in report.factors:
+        assert f"**{factor.name}**" in shown
+        assert ui.LEVEL_BADGES[factor.level] in shown
+    assert len(at.get("download_button")) == 1
+
+
+def test_factors_below_developed_get_their_guidance(model):
+    text = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
+    at = app().run()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    report = model.score(essay_from_text(text).text)
+    shown = all_markdown(at)
+    missing = [f for f in report.factors if f.level < 2]
+    assert missing
+    for factor in missing:
+        assert factor.suggestion.guidance in shown
+    assert any(w.value == report.warnings[0] for w in at.warning)  # a short essay is warned about
+
+
+def test_pasted_markup_reaches_the_page_escaped():
+    text = "Stalin was General Secretary <script>alert(1)</script> and appointed his supporters. <img src=x onerror=alert(1)> " * 3
+    at = app().run()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    (essay_html,) = [h.proto.body for h in at.get("html")]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in essay_html and "<script>" not in essay_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in essay_html and "<img" not in essay_html
+
+
+def test_empty_paste_says_what_is_wrong_instead_of_feedback():
+    at = app().run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.error and "pasted text" in at.error[0].value
+    assert not at.metric
+
+
+# ------------------------------------------------------------------ batch page
+def test_batch_page_without_a_batch_invites_an_upload():
+    at = app().switch_page("pages/batch.py").run()
+    assert not at.exception
+    assert "No batch marked yet" in at.info[0].value
+
+
+def test_batch_page_shows_every_input_including_the_failed_one(model, two_essays_and_a_png):
+    at = app()
+    at.session_state[ui.BATCH_KEY] = ui.mark_batch_inputs(two_essays_and_a_png, model)
+    at.switch_page("pages/batch.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["source"]) == ["alice.txt", "bob.txt", "photo.png"]
+    assert "2 marked, 1 could not be read" in at.subheader[0].value
+    assert "photo.png" in at.warning[0].value
+    assert [b.label for b in at.get("download_button")][:3] == [
+        "Download table (CSV)", "Download table (Excel)", "Feedback reports (.zip of HTML)"]
+    assert at.selectbox(key="batch_essay").options == ["alice.txt", "bob.txt"]  # the unreadable file has no feedback to open
+
+
+def test_choosing_an_essay_in_the_batch_opens_its_feedback(model, two_essays_and_a_png):
+    at = app()
+    at.session_state[ui.BATCH_KEY] = ui.mark_batch_inputs(two_essays_and_a_png, model)
+    at.switch_page("pages/batch.py").run()
+    at.selectbox(key="batch_essay").set_value(1).run()
+    assert not at.exception
+    bob = model.score(two_essays_and_a_png[1].text)
+    assert {m.label: m.value for m in at.metric}["Mark estimate"] == f"{bob.mark_20} / 20"
+
+
+def test_batch_table_has_a_row_per_input_with_levels_and_errors(model, two_essays_and_a_png):
+    rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    table = ui.batch_table(rows, model.rubric)
+    assert len(table) == 3
+    alice = table.iloc[0]
+    report = model.score(two_essays_and_a_png[0].text)
+    assert alice["overall"] == report.overall and alice["mark /20"] == report.mark_20
+    for factor in report.factors:
+        assert alice[factor.name] == factor.level_name
+    failed = table.iloc[2]
+    assert failed["status"] == "error" and "photo.png" in failed["error"]
+    assert pd.isna(failed["overall"])
+
+
+def test_progress_is_reported_for_every_input(model, two_essays_and_a_png):
+    seen = []
+    ui.mark_batch_inputs(two_essays_and_a_png, model, on_progress=seen.append)
+    assert sum(seen) == len(two_essays_and_a_png)
+
+
+def test_excel_download_reads_back_as_the_table(model, two_essays_and_a_png):
+    table = ui.batch_table(ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"], model.rubric)
+    back = pd.read_excel(io.BytesIO(ui.table_to_xlsx(table)))
+    assert list(back.columns) == list(table.columns)
+    assert list(back["source"]) == list(table["source"])
+
+
+def test_feedback_zip_has_one_report_per_readable_essay_with_unique_names(model):
+    same_name = read_essay_bytes("essay.txt", essay("d01.txt").encode()) * 2
+    archive = zipfile.ZipFile(io.BytesIO(ui.feedback_zip(same_name, model)))
+    assert sorted(archive.namelist()) == ["essay-2.html", "essay.html"]
+    assert archive.read("essay.html").decode().startswith("<!DOCTYPE html>")
+
+
+def test_students_sharing_a_paragraph_are_paired(model):
+    shared = essay("d01.txt").split("\n\n")[2]
+    inputs = read_essay_bytes("ann.txt", (essay("d02.txt") + "\n\n" + shared).encode()) + read_essay_bytes(
+        "ben.txt", (essay("d04.txt") + "\n\n" + shared).encode())
+    pairs = ui.shared_pairs(inputs)
+    assert [(p.first, p.second) for p in pairs] == [("ann.txt", "ben.txt")]
+    table = ui.pairs_table(pairs, inputs)
+    assert table.iloc[0]["shared words"] >= 40
+    assert table.iloc[0]["first shared passage"][:30] in shared
+
+
+def test_heatmap_has_a_cell_per_marked_essay_and_factor(model, two_essays_and_a_png):
+    rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    data = ui.heatmap(rows, model.rubric).data
+    assert len(data) == 2 * len(model.rubric.factors)
+    assert set(data["essay"]) == {"alice", "bob"}
+
+
+# ------------------------------------------------------------------ coverage page
+def test_coverage_page_renders_the_corpus_support_matrix(model):
+    at = app().switch_page("pages/coverage.py").run()
+    assert not at.exception
+    matrix = at.dataframe[0].value
+    assert list(matrix.columns) == [f.name for f in model.rubric.factors]
+    assert len(matrix) == len(model.corpus.essays)
+    assert "Mark a batch" in at.info[0].value
+
+
+def test_coverage_page_reports_the_last_batch(model, two_essays_and_a_png):
+    at = app()
+    at.session_state[ui.BATCH_KEY] = ui.mark_batch_inputs(two_essays_and_a_png, model)
+    at.switch_page("pages/coverage.py").run()
+    assert not at.exception
+    assert any("2 essays marked" in c.value for c in at.caption)
+    assert "Most missed factors" in all_markdown(at) or "Every essay mentions every factor" in all_markdown(at)
