@@ -30,9 +30,14 @@ with st.sidebar:
     )
     st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
 
+st.session_state[ui.MAIN_RAN_KEY] = True
 pages = [
     st.Page("pages/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
     st.Page("pages/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
     st.Page("pages/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+wanted = st.session_state.pop(ui.WANTED_PAGE_KEY, None)
+if wanted:
+    st.switch_page(wanted)
+navigation.run()

@@ -28,6 +28,8 @@ from models.rubric import Rubric, find_rubrics, load_rubric
 LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
 BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
 RUBRIC_KEY = "rubric_path"
+MAIN_RAN_KEY = "main_ran"  # set by main.py, so a page knows the sidebar and navigation exist
+WANTED_PAGE_KEY = "wanted_page"  # the page to return to after going through main.py
 
 
 # ------------------------------------------------------------------ the model
@@ -43,8 +45,17 @@ def rubric_choices() -> dict[str, str]:
     return {str(path): load_rubric(path).question for path in find_rubrics()}
 
 
-def current_model() -> CoverageModel:
-    """The model of the question chosen in the sidebar (the first rubric until one is chosen)."""
+def current_model(page: str) -> CoverageModel:
+    """The model of the question chosen in the sidebar (the first rubric until one is chosen).
+
+    `page` is the calling page's path from main.py, e.g. "pages/batch.py".
+    """
+    if not st.session_state.get(MAIN_RAN_KEY):
+        # Opened by its own URL on a fresh server, a page runs without main.py (Streamlit
+        # falls back to the pages/ folder until st.navigation has run once): go through
+        # main, which comes back to this page with the sidebar in place.
+        st.session_state[WANTED_PAGE_KEY] = page
+        st.switch_page("main.py")
     path = st.session_state.get(RUBRIC_KEY) or next(iter(rubric_choices()))
     return cached_model(path)
 

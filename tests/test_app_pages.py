@@ -45,6 +45,14 @@ def all_markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def test_page_opened_first_by_its_own_url_keeps_the_sidebar_and_the_page():
+    # A fresh AppTest, like a fresh server, runs a page before main.py has ever run.
+    at = app().switch_page("pages/batch.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Mark a batch of essays"
+    assert at.selectbox(key=ui.RUBRIC_KEY)
+
+
 # ------------------------------------------------------------------ student page
 def test_sidebar_lists_the_questions_of_the_rubrics_found(model):
     at = app().run()

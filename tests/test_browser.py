@@ -124,6 +124,14 @@ def _screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / name))
 
 
+def test_page_opened_by_its_own_url_on_a_fresh_server_keeps_its_sidebar(app_url, page):
+    # First test of the module: the server has not yet run main.py for anyone.
+    page.goto(f"{app_url}/coverage")
+    expect(page.get_by_role("heading", name="Coverage report")).to_be_visible()
+    expect(page.get_by_role("link", name="Tutor: mark a batch")).to_be_visible()
+    expect(page.get_by_role("heading", name="Question")).to_be_visible()
+
+
 def test_student_gets_factor_levels_and_highlighted_evidence(app_url, page):
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Feedback on your essay")).to_be_visible()

@@ -6,7 +6,7 @@ import streamlit as st
 from app import ui
 from models.reader import read_essay_bytes
 
-model = ui.current_model()
+model = ui.current_model("pages/batch.py")
 rubric = model.rubric
 st.title("Mark a batch of essays")
 st.markdown(f"**Question:** {rubric.question}")

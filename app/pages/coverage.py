@@ -8,7 +8,7 @@ import streamlit as st
 from app import ui
 from models.coverage_report import WEAK_SUPPORT_SENTENCES, batch_coverage
 
-model = ui.current_model()
+model = ui.current_model("pages/coverage.py")
 rubric = model.rubric
 st.title("Coverage report")
 st.markdown(f"**Question:** {rubric.question}")

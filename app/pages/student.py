@@ -6,7 +6,7 @@ import streamlit as st
 from app import ui
 from models.reader import essay_from_text, read_essay_bytes
 
-model = ui.current_model()
+model = ui.current_model("pages/student.py")
 st.title("Feedback on your essay")
 st.markdown(f"**Question:** {model.rubric.question}")
 st.caption(
