@@ -15,7 +15,7 @@ from models.engine import load_model
 from models.reader import essay_from_text, read_essay_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVSET = Path("/work/shared/devset/essays") if Path("/work/shared/devset/essays").is_dir() else ROOT / "devset" / "essays"
+DEVSET = ROOT / "data" / "devset" / "essays"
 MAIN = str(ROOT / "app" / "main.py")
 TIMEOUT = 120  # AppTest's bound for one script run, generous for the first model fit
 

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-DEVSET = ROOT / "devset" / "essays" if (ROOT / "devset" / "essays").is_dir() else Path("/work/shared/devset/essays")
+DEVSET = ROOT / "data" / "devset" / "essays"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 60_000  # a generous bound for the first model fit on a slow CI machine; not an assertion about speed
 
