@@ -160,7 +160,7 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
         alt.Chart(data)
         .mark_rect(stroke="white", strokeWidth=2)
         .encode(
-            x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=0, labelOverlap=False, labelExpr=_wrapped_labels([f.name for f in rubric.factors]))),
+            x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(orient="bottom", labelAngle=0, labelLimit=0, labelOverlap=False, labelPadding=6, labelExpr=_wrapped_labels([f.name for f in rubric.factors]))),
             y=alt.Y("essay:N", title=None, sort=None),
             color=alt.Color("level:N", scale=colours, title="Level"),
             tooltip=["essay", "factor", "level", alt.Tooltip("score:Q", format=".2f")],
@@ -180,7 +180,7 @@ def support_heatmap(support: CorpusSupport) -> alt.Chart:
         ]
     )
     x = alt.X("factor:N", sort=list(support.factor_names), title=None,
-              axis=alt.Axis(orient="top", labelAngle=0, labelLimit=0, labelOverlap=False, labelExpr=_wrapped_labels(list(support.factor_names))))
+              axis=alt.Axis(orient="bottom", labelAngle=0, labelLimit=0, labelOverlap=False, labelPadding=6, labelExpr=_wrapped_labels(list(support.factor_names))))
     y = alt.Y("essay:N", sort=list(support.essay_ids), title=None)
     base = alt.Chart(cells).encode(x=x, y=y)
     tiles = base.mark_rect(stroke="white", strokeWidth=2).encode(
@@ -194,7 +194,7 @@ def support_heatmap(support: CorpusSupport) -> alt.Chart:
     return (tiles + labels).properties(height=heatmap_height(len(support.essay_ids)))
 
 
-def _wrapped_labels(names: list[str], width: int = 26) -> str:
+def _wrapped_labels(names: list[str], width: int = 19) -> str:
     """A Vega expression that breaks long factor names over lines, so they fit above their column."""
     lines = {name: textwrap.wrap(name, width) for name in names}
     return f"{json.dumps(lines)}[datum.label] || datum.label"
@@ -202,7 +202,7 @@ def _wrapped_labels(names: list[str], width: int = 26) -> str:
 
 def heatmap_height(essays: int) -> int:
     """Pixels for the heatmap: a readable band per essay, never a sliver."""
-    return 110 + 34 * max(essays, 2)
+    return 120 + 40 * max(essays, 2)
 
 
 def table_to_xlsx(table: pd.DataFrame) -> bytes:
