@@ -33,6 +33,7 @@ EXCERPTS_PER_SUGGESTION = 2
 MAX_EXCERPT_WORDS = 45
 EXEMPLAR_THRESHOLD = 0.25  # a reference sentence scoring this against the cues joins the factor's points
 SHORT_ESSAY_WORDS = 80
+STRONG_POINT = 0.6  # one sentence scoring this makes an essay clearly about the question, however weak otherwise
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -184,51 +185,70 @@ class CoverageModel:
         """Score a batch with one vectorizer call for all its sentences."""
         split = [split_sentences(essay) for essay in essays]
         token_lists = [self.tokens(s.text) for sentences in split for s in sentences]
-        matrix = self.vectorizer_.transform(token_lists) if token_lists else None
+        n_factors = len(self.rubric.factors)
+        if token_lists:
+            matrix = self.vectorizer_.transform(token_lists)
+            # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
+            off_topic = self._off_topic_similarity(matrix)
+            scores, closest = self.sentence_scores(matrix, token_lists, off_topic)
+            token_sets = [set(tokens) for tokens in token_lists]
+            named = np.stack([self._names_factor(token_sets, f) for f in range(n_factors)], axis=1)
+        else:
+            scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
+            off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
         reports, row = [], 0
         for essay, sentences in zip(essays, split):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
-            reports.append(self._report(essay, sentences, token_lists[rows], matrix[rows] if sentences else None))
+            reports.append(self._report(essay, sentences, scores[rows], closest[rows], off_topic[rows], named[rows]))
         return reports
 
-    def sentence_scores(self, sentences_matrix: sparse.spmatrix, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Per sentence and factor: the point score in [0, 1] and the index of the closest point."""
+    def _names_factor(self, token_sets: list[set[str]], factor_index: int) -> np.ndarray:
+        """1.0 for each sentence that names the factor (contains one of its terms), else 0.0."""
+        terms = self.term_stems_[factor_index]
+        return np.array([any(term <= tokens for term in terms) for tokens in token_sets], dtype=np.float32)
+
+    def _off_topic_similarity(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
+        """Per sentence: how close it is to the rubric's off-topic statements (0 when there are none)."""
+        if self.off_topic_matrix_ is None:
+            return np.zeros(sentences_matrix.shape[0], dtype=np.float32)
+        return _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
+
+    def sentence_scores(self, sentences_matrix: sparse.spmatrix, token_lists: list[list[str]],
+                        off_topic: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per sentence and factor: the point score in [0, 1] and the index of the closest point.
+
+        `off_topic` (per sentence, from `_off_topic_similarity`) is computed here unless the caller has it.
+        """
         n_sentences, n_factors = sentences_matrix.shape[0], len(self.rubric.factors)
         scores = np.zeros((n_sentences, n_factors), dtype=np.float32)
         closest = np.zeros((n_sentences, n_factors), dtype=np.int32)
-        off_topic = None
-        if self.off_topic_matrix_ is not None:
-            off_topic = _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
+        if off_topic is None and self.off_topic_matrix_ is not None:
+            off_topic = self._off_topic_similarity(sentences_matrix)
         token_sets = [set(tokens) for tokens in token_lists]
         boost = self.scoring.term_boost
         for f in range(n_factors):
             similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
             shared_words = (self._point_words(sentences_matrix, f) @ self.point_word_matrices_[f].T).toarray()
-            named = np.array([any(term <= tokens for term in self.term_stems_[f]) for tokens in token_sets], dtype=np.float32)
+            named = self._names_factor(token_sets, f)
             # A point needs two of its words, or one when the sentence also names the factor.
             similarity[shared_words < (2 - named)[:, np.newaxis]] = 0.0
             best = similarity.max(axis=1) if similarity.shape[1] else np.zeros(n_sentences)
             closest[:, f] = similarity.argmax(axis=1)
             factor_scores = best * (1.0 + boost * named)
-            if off_topic is not None:
+            if self.off_topic_matrix_ is not None:
                 # A sentence nearer to real-but-irrelevant history than to the point earns half.
                 factor_scores = np.where(off_topic > best, factor_scores * 0.5, factor_scores)
             scores[:, f] = np.minimum(factor_scores, 1.0)
         return scores, closest
 
-    def _report(self, essay: str, sentences: list[Sentence], token_lists: list[list[str]], matrix) -> Report:
+    def _report(self, essay: str, sentences: list[Sentence], raw_scores: np.ndarray, closest: np.ndarray,
+                off_topic: np.ndarray, named: np.ndarray) -> Report:
         rubric, scoring = self.rubric, self.scoring
         warnings: list[str] = []
         word_count = len(words(essay))
         copy_check = self.copy_index_.check(essay, flag_share=rubric.copy.flag_share) if sentences else CopyCheck()
-        if sentences:
-            raw_scores, closest = self.sentence_scores(matrix, token_lists)
-            copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
-        else:
-            raw_scores = np.zeros((0, len(rubric.factors)), dtype=np.float32)
-            closest = np.zeros((0, len(rubric.factors)), dtype=np.int32)
-            copied = np.zeros(0, dtype=bool)
+        copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
         scores = raw_scores.copy()
         if copy_check.flagged:
             share = round(100 * copy_check.share)
@@ -265,35 +285,37 @@ class CoverageModel:
         total_weight = sum(f.weight for f in rubric.factors)
         overall = round(100.0 * sum(f.weight * r.level / 2 for f, r in zip(rubric.factors, results)) / total_weight, 1)
         mark = round(20 * (overall / 100.0) ** scoring.marking_curve)
+        named_only = [r.name for f, r in enumerate(results) if r.level == 0 and named[:, f].any()]
+        if named_only:
+            warnings.append(f"The essay names {_join(named_only)} but makes no point about {'it' if len(named_only) == 1 else 'them'}: "
+                            f"say how {'it' if len(named_only) == 1 else 'each'} helped, with an example.")
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        if overall < scoring.off_question_coverage and sentences and not raw_scores.max(axis=1).max() >= scoring.point_threshold:
-            warning = self._off_question_warning(matrix, raw_scores)
-            if warning:
-                warnings.append(warning)
-        return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)
-
-    def _off_question_warning(self, matrix, scores: np.ndarray) -> str | None:
-        """Low coverage and most sentences nearer to other history than to any factor: say so."""
-        best_factor = scores.max(axis=1)
-        if self.off_topic_matrix_ is not None:
-            off_topic = _max_similarity(self._weighted(matrix, self.base_weights_), self.off_topic_matrix_)
-            elsewhere = float(np.mean(off_topic > best_factor))
-        else:
-            elsewhere = 0.0
-        on_question = float(np.mean(best_factor >= self.scoring.point_threshold / 2))
-        if elsewhere >= 0.3 or on_question < 0.2:
-            return (
-                f"This essay does not seem to answer the question \"{self.rubric.question}\": "
+        if overall < scoring.off_question_coverage and sentences and self._looks_off_question(raw_scores, off_topic):
+            warnings.append(
+                f"This essay does not seem to answer the question \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
             )
-        return None
+        return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)
+
+    def _looks_off_question(self, scores: np.ndarray, off_topic: np.ndarray) -> bool:
+        """No strong point anywhere, and most sentences nearer to other history than to any factor (or to nothing)."""
+        best_factor = scores.max(axis=1)
+        if best_factor.max() >= STRONG_POINT:
+            return False
+        elsewhere = float(np.mean(off_topic > best_factor))
+        on_question = float(np.mean(best_factor >= self.scoring.point_threshold / 2))
+        return elsewhere >= 0.3 or on_question < 0.2
 
 
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:
     if rows.shape[0] == 0 or points.shape[0] == 0:
         return np.zeros(rows.shape[0], dtype=np.float32)
     return np.asarray((rows @ points.T).max(axis=1).toarray()).ravel()
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _shorten(text: str) -> str:
