@@ -147,6 +147,24 @@ def test_student_gets_factor_levels_and_highlighted_evidence(app_url, page):
     _screenshot(page, "student.png")
 
 
+def test_student_uploads_a_word_document_and_gets_feedback(app_url, page, tmp_path):
+    import docx
+
+    document = docx.Document()
+    for paragraph in _essay("d01.txt").split("\n\n"):
+        document.add_paragraph(paragraph)
+    path = tmp_path / "my essay.docx"
+    document.save(path)
+    page.goto(app_url)
+    page.get_by_text("Upload a file").click()
+    page.locator('input[type="file"]').set_input_files(str(path))
+    expect(page.get_by_text("my essay.docx")).to_be_visible()
+    page.get_by_role("button", name="Get feedback").click()
+    expect(page.locator(".rb-essay")).to_be_visible()
+    expect(page.get_by_text("Mark estimate")).to_be_visible()
+    assert page.locator(".rb-essay mark").count() >= 1
+
+
 def test_hostile_essay_shows_markup_as_text_and_runs_nothing(app_url, page):
     essay = (
         f"Stalin became leader because he was General Secretary {HOSTILE} and could appoint his supporters. "
