@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from hashlib import blake2b
 from itertools import combinations
 
 from models.errors import RubricateError
@@ -61,7 +60,7 @@ class _Words:
     """The normalised words of a text, their char spans, and the key of each shingle."""
 
     spans: tuple[tuple[int, int], ...]
-    shingles: tuple[int, ...]  # shingles[i] covers words i .. i + n - 1
+    shingles: tuple[str, ...]  # shingles[i] covers words i .. i + n - 1
 
     def char_span(self, first_word: int, end_word: int) -> tuple[int, int]:
         return self.spans[first_word][0], self.spans[end_word - 1][1]
@@ -76,11 +75,10 @@ def _read_words(text: str, min_run_words: int) -> _Words:
     return _Words(tuple(m.span() for m in matches), shingles)
 
 
-def _shingle_key(run: list[str]) -> int:
-    # A 64-bit digest keeps the index small, a false match between two different runs
-    # is vanishingly rare, and unlike hash() it is the same in every process, so a
-    # cached or pickled index still answers correctly.
-    return int.from_bytes(blake2b(" ".join(run).encode(), digest_size=8).digest(), "big")
+def _shingle_key(run: list[str]) -> str:
+    # The joined words themselves: exact, the same in every process (so a pickled index
+    # still answers), and cheaper than hashing them again.
+    return " ".join(run)
 
 
 def _check_run_length(min_run_words: int) -> None:
@@ -120,7 +118,7 @@ class ReferenceIndex:
         self.min_run_words = min_run_words
         self.labels = dict(labels or {})
         self.reference_ids_ = tuple(sorted(references))
-        holders: dict[int, list[str]] = defaultdict(list)
+        holders: dict[str, list[str]] = defaultdict(list)
         for ref_id in self.reference_ids_:
             for key in set(_read_words(references[ref_id], min_run_words).shingles):
                 holders[key].append(ref_id)
@@ -172,7 +170,7 @@ def _aligned_runs(a: _Words, b: _Words, n: int) -> list[tuple[int, int, int, int
     Each run follows one diagonal (a word i of `a` lines up with word j of `b`), so
     the two ranges always hold the same words in the same order.
     """
-    where: dict[int, list[int]] = defaultdict(list)
+    where: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(b.shingles):
         where[key].append(j)
     runs: list[list[int]] = []  # [a first shingle, a last shingle, b first shingle, b last shingle]
@@ -241,7 +239,7 @@ def find_shared_pairs(
     _check_run_length(min_run_words)
     ids = sorted(essays)
     words = {essay_id: _read_words(essays[essay_id], min_run_words) for essay_id in ids}
-    holders: dict[int, list[str]] = defaultdict(list)
+    holders: dict[str, list[str]] = defaultdict(list)
     for essay_id in ids:
         for key in set(words[essay_id].shingles):
             holders[key].append(essay_id)
