@@ -122,13 +122,19 @@ class CoverageModel:
         closeness, _ = self.sentence_scores(reference_matrix, reference_tokens)
         self.excerpts_: list[list[tuple[float, Excerpt]]] = []
         point_matrices = []
+        reference_sets = [set(tokens) for tokens in reference_tokens]
+        whole_sentence = np.array([t.rstrip().endswith((".", "!", "?", '"', "”")) for _, t in reference_sentences])
         for index in range(len(rubric.factors)):
             ranked = [i for i in np.argsort(-closeness[:, index], kind="stable") if closeness[i, index] >= EXEMPLAR_THRESHOLD]
             self.points_[index] += [_Point(reference_sentences[i][1], reference_sentences[i][0]) for i in ranked]
             weighted = self._weighted(reference_matrix[ranked], self.factor_weights_[index]) if ranked else None
             point_matrices.append(sparse.vstack([cue_matrices[index]] + ([weighted] if weighted is not None else [])).tocsr())
+            # Excerpts show the point itself: rank without the bonus for naming the factor, whole sentences first.
+            content = closeness[:, index] / (1.0 + self.scoring.term_boost * self._names_factor(reference_sets, index))
+            content = content * np.where(whole_sentence, 1.0, 0.7)
             self.excerpts_.append(
-                [(float(closeness[i, index]), Excerpt(_shorten(reference_sentences[i][1]), reference_sentences[i][0])) for i in ranked]
+                [(float(content[i]), Excerpt(_shorten(reference_sentences[i][1]), reference_sentences[i][0]))
+                 for i in sorted(ranked, key=lambda i: -content[i])]
             )
         self._set_points(point_matrices)
         self.copy_index_ = ReferenceIndex(
