@@ -12,6 +12,7 @@ comparison, so "General Secretary" in a list, or "Trotsky" as a name, earns noth
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -295,6 +296,7 @@ class CoverageModel:
         if named_only:
             warnings.append(f"The essay names {_join(named_only)} but makes no point about {'it' if len(named_only) == 1 else 'them'}: "
                             f"say how {'it' if len(named_only) == 1 else 'each'} helped, with an example.")
+        warnings += _form_warnings(essay, word_count)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
         if overall < scoring.off_question_coverage and sentences and self._looks_off_question(raw_scores, off_topic):
@@ -318,6 +320,22 @@ def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarra
     if rows.shape[0] == 0 or points.shape[0] == 0:
         return np.zeros(rows.shape[0], dtype=np.float32)
     return np.asarray((rows @ points.T).max(axis=1).toarray()).ravel()
+
+
+_ENGLISH_FUNCTION_WORDS = frozenset("the a an and of to in was were is he his it that for on as by with not but had have this they".split())
+_MARKUP = re.compile(r"<[^<>]{1,200}>|```|^\s{0,3}#{1,6}\s|\*\*|\[[^\]]*\]\([^)]*\)", re.MULTILINE)
+
+
+def _form_warnings(essay: str, word_count: int) -> list[str]:
+    """Problems with the essay's form rather than its content: another language, or mostly markup."""
+    warnings = []
+    essay_words = words(essay)
+    if word_count >= 10 and sum(w in _ENGLISH_FUNCTION_WORDS for w in essay_words) < 0.08 * word_count:
+        warnings.append("This essay does not seem to be in English; Rubricate reads English essays, so its results here mean little.")
+    markup = sum(len(m.group()) for m in _MARKUP.finditer(essay))
+    if markup > 0.3 * len(essay.strip()):
+        warnings.append("Much of this text is HTML, code or markdown markup rather than sentences; it is shown as plain text and only its words are read.")
+    return warnings
 
 
 def _join(names: list[str]) -> str:
