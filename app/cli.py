@@ -137,6 +137,14 @@ def command_evaluate(args) -> int:
     if args.session:
         return _evaluate_session(args, model)
     data = load_labelled_set(args.data or DEFAULT_DEVSET, model.rubric.factor_ids)
+    if args.held_out:
+        from models.evaluate import evaluate_held_out
+
+        results = evaluate_held_out(model, data, load_labelled_set(DEFAULT_DEVSET, model.rubric.factor_ids))
+        print(f"Agreement with human labels on {len(data)} held-out essays ({args.data}); nothing is tuned on them: "
+              "Rubricate uses the rubric's thresholds, baseline (b) a threshold tuned on the devset.\n")
+        print(format_agreement_table(results, model.rubric.factor_ids))
+        return 0
     results, tuned = evaluate_all(model, data)
     print(f"Agreement with human labels on {len(data)} essays ({args.data or DEFAULT_DEVSET}); "
           "Rubricate's thresholds and baseline (b)'s threshold are tuned leave-one-essay-out.\n")
@@ -239,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Precision, recall, F1, kappa and mark r against labels, with two baselines.")
     evaluate.add_argument("--data", help="labelled set: essays/*.txt + labels.csv (default: data/devset)")
     evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
+    evaluate.add_argument("--held-out", action="store_true",
+                          help="the set was never used for tuning: score it as shipped (no cross-validation)")
     evaluate.add_argument("--session", help="instead: agreement of the tool with a tutor's corrections in a stored session")
     evaluate.add_argument("--recalibrate", action="store_true", help="with --session: retune thresholds to the tutor's corrections")
     evaluate.set_defaults(run=command_evaluate)

@@ -195,32 +195,59 @@ def keyword_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreeme
     return agreement("Baseline (a): key terms", rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
 
 
-def description_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreement:
-    """(b) One TF-IDF cosine, whole essay vs factor description; one threshold t (level 2 at 2t), leave-one-out."""
+def description_baseline(model: CoverageModel, data: list[LabelledEssay],
+                         calibration: list[LabelledEssay] | None = None) -> Agreement:
+    """(b) One TF-IDF cosine, whole essay vs factor description; one threshold t (level 2 at 2t).
+
+    The threshold is tuned leave-one-out on `data`, or on `calibration` when a held-out set is scored.
+    """
     rubric = model.rubric
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
     vectorizer.fit([e.text for e in model.corpus.essays] + [f.description for f in rubric.factors])
-    similarity = cosine_similarity(vectorizer.transform([e.text for e in data]), vectorizer.transform([f.description for f in rubric.factors]))
+    descriptions = vectorizer.transform([f.description for f in rubric.factors])
 
-    def levels_at(t: float, i: int) -> dict[str, int]:
-        return {f.id: 2 if similarity[i, k] >= 2 * t else (1 if similarity[i, k] >= t else 0) for k, f in enumerate(rubric.factors)}
+    def levels_at(t: float, similarity: np.ndarray) -> dict[str, int]:
+        return {f.id: 2 if similarity[k] >= 2 * t else (1 if similarity[k] >= t else 0) for k, f in enumerate(rubric.factors)}
 
-    def fitness(t: float, indices: list[int]) -> float:
-        return _objective(agreement("", rubric.factor_ids, [data[i].levels for i in indices], [levels_at(t, i) for i in indices],
-                                    [0.0] * len(indices), [0.0] * len(indices)))
+    def best_threshold(essays: list[LabelledEssay], similarity: np.ndarray) -> float:
+        truth = np.array([[e.levels[f] for f in rubric.factor_ids] for e in essays])
+        def fitness(t: float) -> float:
+            predicted = np.array([[levels_at(t, row)[f] for f in rubric.factor_ids] for row in similarity])
+            return agreement_objective(truth, predicted)
+        return max(BASELINE_THRESHOLDS, key=fitness)
 
-    predicted = []
-    for i in range(len(data)):
-        others = [j for j in range(len(data)) if j != i]
-        predicted.append(levels_at(max(BASELINE_THRESHOLDS, key=lambda t: fitness(t, others)), i))
+    similarity = cosine_similarity(vectorizer.transform([e.text for e in data]), descriptions)
+    if calibration is not None:
+        t = best_threshold(calibration, cosine_similarity(vectorizer.transform([e.text for e in calibration]), descriptions))
+        predicted = [levels_at(t, row) for row in similarity]
+        name = "Baseline (b): essay-description cosine (threshold from the devset)"
+    else:
+        predicted = []
+        for i in range(len(data)):
+            others = [j for j in range(len(data)) if j != i]
+            predicted.append(levels_at(best_threshold([data[j] for j in others], similarity[others]), similarity[i]))
+        name = "Baseline (b): essay-description cosine (leave-one-out)"
     marks = [_mark(rubric, lv, rubric.scoring.marking_curve) for lv in predicted]
-    return agreement("Baseline (b): essay-description cosine (leave-one-out)", rubric.factor_ids, [e.levels for e in data], predicted,
-                     [e.mark for e in data], marks)
+    return agreement(name, rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
 
 
 def evaluate_all(model: CoverageModel, data: list[LabelledEssay]) -> tuple[list[Agreement], Scoring]:
     engine, _, tuned = cross_validate_engine(model, data)
     return [engine, keyword_baseline(model, data), description_baseline(model, data)], tuned
+
+
+def evaluate_held_out(model: CoverageModel, data: list[LabelledEssay], calibration: list[LabelledEssay]) -> list[Agreement]:
+    """A set never used for tuning: the engine as shipped (the rubric's thresholds), baselines calibrated on `calibration`."""
+    reports = model.score_many([e.text for e in data])
+    predicted = [{f.id: f.level for f in report.factors} for report in reports]
+    engine = agreement("Rubricate (as shipped)", model.rubric.factor_ids, [e.levels for e in data], predicted,
+                       [e.mark for e in data], [float(r.mark_20) for r in reports])
+    return [engine, keyword_baseline(model, data), description_baseline(model, data, calibration)]
+
+
+def _short_name(system: str) -> str:
+    """'Baseline (a): key terms' -> 'Baseline (a)'; 'Rubricate (leave-one-out)' -> 'Rubricate'."""
+    return system.split(":")[0].replace(" (leave-one-out)", "").replace(" (as shipped)", "")
 
 
 def format_agreement_table(results: list[Agreement], factor_ids: list[str]) -> str:
@@ -232,7 +259,7 @@ def format_agreement_table(results: list[Agreement], factor_ids: list[str]) -> s
     for r in results:
         m = r.macro
         lines.append(f"| {r.system} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['kappa']:.2f} | {m['accuracy']:.2f} | {r.mark_r:.2f} |")
-    lines += ["", "| factor | " + " | ".join(f"{r.system.split(':')[0].split(' (')[0]} F1 / kappa" for r in results) + " |",
+    lines += ["", "| factor | " + " | ".join(f"{_short_name(r.system)} F1 / kappa" for r in results) + " |",
               "|---|" + "---|" * len(results)]
     for factor in factor_ids:
         cells = [f"{r.per_factor[factor]['f1']:.2f} / {r.per_factor[factor]['kappa']:.2f}" for r in results]
