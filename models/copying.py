@@ -11,6 +11,7 @@ its character offsets, so a copied passage can be shown and masked in place.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
@@ -66,12 +67,28 @@ class _Words:
         return self.spans[first_word][0], self.spans[end_word - 1][1]
 
 
-def _read_words(text: str, min_run_words: int) -> _Words:
-    """Words with their spans in `text`; "Lenin’s", "Lenin's" and "LENINS" are one word."""
+def _normalised_words(text: str) -> tuple[list[re.Match], list[str]]:
+    """Words of `text` and their normalised forms; "Lenin’s", "Lenin's" and "LENINS" are one word."""
     matches = list(WORD_PATTERN.finditer(text.translate(_APOSTROPHES)))
-    normalised = [m.group().casefold().replace("'", "") for m in matches]
+    return matches, [m.group().casefold().replace("'", "") for m in matches]
+
+
+def _read_words(text: str, min_run_words: int, known_pairs: set[tuple[str, str]] | None = None) -> _Words:
+    """Words with their spans in `text`, and the key of each shingle.
+
+    With `known_pairs` (the word pairs of the texts compared against), a shingle with a pair
+    outside them cannot match, so its key is left empty instead of built: most of an essay's.
+    """
+    matches, normalised = _normalised_words(text)
     starts = range(len(normalised) - min_run_words + 1)
-    shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) for i in starts)
+    if known_pairs is None:
+        shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) for i in starts)
+    else:
+        streak = [0] * (len(normalised) + 1)  # streak[j]: known pairs in a row from word j on
+        for j in range(len(normalised) - 2, -1, -1):
+            streak[j] = streak[j + 1] + 1 if (normalised[j], normalised[j + 1]) in known_pairs else 0
+        shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) if streak[i] >= min_run_words - 1 else ""
+                         for i in starts)
     return _Words(tuple(m.span() for m in matches), shingles)
 
 
@@ -119,9 +136,12 @@ class ReferenceIndex:
         self.labels = dict(labels or {})
         self.reference_ids_ = tuple(sorted(references))
         holders: dict[str, list[str]] = defaultdict(list)
+        self.pairs_: set[tuple[str, str]] = set()
         for ref_id in self.reference_ids_:
             for key in set(_read_words(references[ref_id], min_run_words).shingles):
                 holders[key].append(ref_id)
+            normalised = _normalised_words(references[ref_id])[1]
+            self.pairs_.update(zip(normalised, normalised[1:]))
         self.shingles_ = {key: tuple(ids) for key, ids in holders.items()}
 
     def label(self, ref_id: str) -> str:
@@ -136,7 +156,7 @@ class ReferenceIndex:
         that shares most of it. Flagged when `share >= flag_share`.
         """
         n = self.min_run_words
-        words = _read_words(essay, n)
+        words = _read_words(essay, n, self.pairs_)
         total = len(words.spans)
         covered = bytearray(total)
         by_reference: dict[str, bytearray] = {}

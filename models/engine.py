@@ -197,9 +197,8 @@ class CoverageModel:
             matrix = self.vectorizer_.transform(token_lists)
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
-            scores, closest = self.sentence_scores(matrix, token_lists, off_topic)
-            token_sets = [set(tokens) for tokens in token_lists]
-            named = np.stack([self._names_factor(token_sets, f) for f in range(n_factors)], axis=1)
+            named = self._names_factors(token_lists)
+            scores, closest = self.sentence_scores(matrix, token_lists, off_topic, named)
         else:
             scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
@@ -213,7 +212,17 @@ class CoverageModel:
     def _names_factor(self, token_sets: list[set[str]], factor_index: int) -> np.ndarray:
         """1.0 for each sentence that names the factor (contains one of its terms), else 0.0."""
         terms = self.term_stems_[factor_index]
-        return np.array([any(term <= tokens for term in terms) for tokens in token_sets], dtype=np.float32)
+        single = frozenset(next(iter(term)) for term in terms if len(term) == 1)  # one-word terms: one set test
+        longer = [term for term in terms if len(term) > 1]
+        return np.array([not single.isdisjoint(tokens) or any(term <= tokens for term in longer) for tokens in token_sets],
+                        dtype=np.float32)
+
+    def _names_factors(self, token_lists: list[list[str]]) -> np.ndarray:
+        """Sentence x factor: 1.0 where the sentence names the factor."""
+        token_sets = [set(tokens) for tokens in token_lists]
+        if not token_sets:
+            return np.zeros((0, len(self.rubric.factors)), dtype=np.float32)
+        return np.stack([self._names_factor(token_sets, f) for f in range(len(self.rubric.factors))], axis=1)
 
     def _off_topic_similarity(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Per sentence: how close it is to the rubric's off-topic statements (0 when there are none)."""
@@ -222,27 +231,28 @@ class CoverageModel:
         return _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
 
     def sentence_scores(self, sentences_matrix: sparse.spmatrix, token_lists: list[list[str]],
-                        off_topic: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        off_topic: np.ndarray | None = None, named: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per sentence and factor: the point score in [0, 1] and the index of the closest point.
 
-        `off_topic` (per sentence, from `_off_topic_similarity`) is computed here unless the caller has it.
+        `off_topic` (per sentence, `_off_topic_similarity`) and `named` (sentence x factor, `_names_factors`)
+        are computed here unless the caller has them.
         """
         n_sentences, n_factors = sentences_matrix.shape[0], len(self.rubric.factors)
         scores = np.zeros((n_sentences, n_factors), dtype=np.float32)
         closest = np.zeros((n_sentences, n_factors), dtype=np.int32)
         if off_topic is None and self.off_topic_matrix_ is not None:
             off_topic = self._off_topic_similarity(sentences_matrix)
-        token_sets = [set(tokens) for tokens in token_lists]
+        if named is None:
+            named = self._names_factors(token_lists)
         boost = self.scoring.term_boost
         for f in range(n_factors):
             similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
             shared_words = (self._point_words(sentences_matrix, f) @ self.point_word_matrices_[f].T).toarray()
-            named = self._names_factor(token_sets, f)
             # A point needs two of its words, or one when the sentence also names the factor.
-            similarity[shared_words < (2 - named)[:, np.newaxis]] = 0.0
+            similarity[shared_words < (2 - named[:, f])[:, np.newaxis]] = 0.0
             best = similarity.max(axis=1) if similarity.shape[1] else np.zeros(n_sentences)
             closest[:, f] = similarity.argmax(axis=1)
-            factor_scores = best * (1.0 + boost * named)
+            factor_scores = best * (1.0 + boost * named[:, f])
             if self.off_topic_matrix_ is not None:
                 # A sentence nearer to real-but-irrelevant history than to the point earns half.
                 factor_scores = np.where(off_topic > best, factor_scores * 0.5, factor_scores)
@@ -253,7 +263,8 @@ class CoverageModel:
                 off_topic: np.ndarray, named: np.ndarray) -> Report:
         rubric, scoring = self.rubric, self.scoring
         warnings: list[str] = []
-        word_count = len(words(essay))
+        essay_words = words(essay)
+        word_count = len(essay_words)
         copy_check = self.copy_index_.check(essay, flag_share=rubric.copy.flag_share) if sentences else CopyCheck()
         copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
         scores = raw_scores.copy()
@@ -296,7 +307,7 @@ class CoverageModel:
         if named_only:
             warnings.append(f"The essay names {_join(named_only)} but makes no point about {'it' if len(named_only) == 1 else 'them'}: "
                             f"say how {'it' if len(named_only) == 1 else 'each'} helped, with an example.")
-        warnings += _form_warnings(essay, word_count)
+        warnings += _form_warnings(essay, essay_words)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
         if overall < scoring.off_question_coverage and sentences and self._looks_off_question(raw_scores, off_topic):
@@ -326,10 +337,10 @@ _ENGLISH_FUNCTION_WORDS = frozenset("the a an and of to in was were is he his it
 _MARKUP = re.compile(r"<[^<>]{1,200}>|```|^\s{0,3}#{1,6}\s|\*\*|\[[^\]]*\]\([^)]*\)", re.MULTILINE)
 
 
-def _form_warnings(essay: str, word_count: int) -> list[str]:
+def _form_warnings(essay: str, essay_words: list[str]) -> list[str]:
     """Problems with the essay's form rather than its content: another language, or mostly markup."""
     warnings = []
-    essay_words = words(essay)
+    word_count = len(essay_words)
     if word_count >= 10 and sum(w in _ENGLISH_FUNCTION_WORDS for w in essay_words) < 0.08 * word_count:
         warnings.append("This essay does not seem to be in English; Rubricate reads English essays, so its results here mean little.")
     markup = sum(len(m.group()) for m in _MARKUP.finditer(essay))
