@@ -341,7 +341,7 @@ def _form_warnings(essay: str, essay_words: list[str]) -> list[str]:
     """Problems with the essay's form rather than its content: another language, or mostly markup."""
     warnings = []
     word_count = len(essay_words)
-    if word_count >= 10 and sum(w in _ENGLISH_FUNCTION_WORDS for w in essay_words) < 0.08 * word_count:
+    if word_count >= 10 and sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, essay_words)) < 0.08 * word_count:
         warnings.append("This essay does not seem to be in English; Rubricate reads English essays, so its results here mean little.")
     markup = sum(len(m.group()) for m in _MARKUP.finditer(essay))
     if markup > 0.3 * len(essay.strip()):

@@ -24,7 +24,6 @@ _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "gen", "col", "e.g", "i.e", "eg
 # pieces ending in an abbreviation or an initial are joined again. Punkt did the same job
 # here at four times the cost, with no training data to make it smarter.
 _SPLITTER = RegexpTokenizer(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+", gaps=True)
-_LAST_WORD = re.compile(r"(\w+)\.$")
 _STEMMER = SnowballStemmer("english")
 
 _LINE = re.compile(r"[^\n]+")
@@ -95,10 +94,10 @@ def _sentence_spans(line: str) -> list[tuple[int, int]]:
 
 
 def _ends_in_abbreviation(piece: str) -> bool:
-    match = _LAST_WORD.search(piece)
-    if not match:
+    if not piece.endswith(".") or piece.endswith(".."):
         return False
-    word = match.group(1)
+    parts = piece[:-1].rsplit(None, 1)
+    word = parts[-1].lstrip("(\"'“‘[") if parts else ""
     return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
@@ -134,7 +133,7 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
 
 def words(text: str) -> list[str]:
     """Lower-cased words (letters, apostrophes inside words) and years; curly quotes unified."""
-    return [w.replace("’", "'").lower() for w in WORD_PATTERN.findall(text)]
+    return WORD_PATTERN.findall(text.replace("’", "'").lower())
 
 
 @lru_cache(maxsize=200_000)
