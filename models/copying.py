@@ -11,7 +11,6 @@ its character offsets, so a copied passage can be shown and masked in place.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
@@ -20,7 +19,7 @@ import numpy as np
 
 from models.errors import RubricateError
 from models.report import CopiedPassage, CopyCheck
-from models.text import WORD_PATTERN
+from models.text import Words, word_spans
 
 DEFAULT_MIN_RUN_WORDS = 8
 # A pasted block of four or five sentences is ~15% of a 600-word exam essay, while
@@ -35,7 +34,6 @@ DEFAULT_MIN_SHARED_WORDS = 40
 # Apostrophe look-alikes become a straight apostrophe (one char for one, so offsets
 # hold). Dashes and double quotes need no mapping: they separate words whatever
 # their style, so "Card-Index" and "Card–Index" are the same two words.
-_APOSTROPHE_LOOK_ALIKES = ("‘", "’", "ʼ", "′", "`", "´")
 
 
 @dataclass(frozen=True)
@@ -69,36 +67,18 @@ class _Words:
         return self.spans[first_word][0], self.spans[end_word - 1][1]
 
 
-def _normalised_words(text: str) -> tuple[list[re.Match], list[str]]:
-    """Words of `text` and their normalised forms; "Lenin’s", "Lenin's" and "LENINS" are one word."""
-    for look_alike in _APOSTROPHE_LOOK_ALIKES:
-        if look_alike in text:  # str.replace is far cheaper than translate() on a whole essay
-            text = text.replace(look_alike, "'")
-    folded = text.lower()
-    if len(folded) != len(text):  # a rare letter whose lower case is longer: fold word by word instead
-        matches = list(WORD_PATTERN.finditer(text))
-        return matches, [m.group().lower().replace("'", "") for m in matches]
-    matches = list(WORD_PATTERN.finditer(folded))
-    return matches, [w.replace("'", "") if "'" in w else w for w in (m.group() for m in matches)]
+def _normalised_words(text: str | Words) -> tuple[Words, list[str]]:
+    """Words of `text` (or already found) and their normalised forms; "Lenin’s", "Lenin's" and "LENINS" are one word."""
+    found = text if isinstance(text, Words) else word_spans(text)
+    return found, [w.replace("'", "") if "'" in w else w for w in found.words]
 
 
-def _read_words(text: str, min_run_words: int, known_pairs: set[tuple[str, str]] | None = None) -> _Words:
-    """Words with their spans in `text`, and the key of each shingle.
-
-    With `known_pairs` (the word pairs of the texts compared against), a shingle with a pair
-    outside them cannot match, so its key is left empty instead of built: most of an essay's.
-    """
-    matches, normalised = _normalised_words(text)
+def _read_words(text: str, min_run_words: int) -> _Words:
+    """Words with their spans in `text`, and the key of each shingle (for comparing two essays)."""
+    found, normalised = _normalised_words(text)
     starts = range(len(normalised) - min_run_words + 1)
-    if known_pairs is None:
-        shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) for i in starts)
-    else:
-        streak = [0] * (len(normalised) + 1)  # streak[j]: known pairs in a row from word j on
-        for j in range(len(normalised) - 2, -1, -1):
-            streak[j] = streak[j + 1] + 1 if (normalised[j], normalised[j + 1]) in known_pairs else 0
-        shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) if streak[i] >= min_run_words - 1 else ""
-                         for i in starts)
-    return _Words(tuple(m.span() for m in matches), shingles)
+    shingles = tuple(_shingle_key(normalised[i : i + min_run_words]) for i in starts)
+    return _Words(tuple(zip(found.starts, found.ends)), shingles)
 
 
 def _shingle_key(run: list[str]) -> str:
@@ -161,16 +141,17 @@ class ReferenceIndex:
     def label(self, ref_id: str) -> str:
         return self.labels.get(ref_id, ref_id)
 
-    def check(self, essay: str, flag_share: float = DEFAULT_FLAG_SHARE) -> CopyCheck:
+    def check(self, essay: str, flag_share: float = DEFAULT_FLAG_SHARE, essay_words: Words | None = None) -> CopyCheck:
         """How much of `essay` lies in runs shared with a reference, and where.
 
         `share` is the essay's words inside shared runs over all its words; `source` is
         the label of the reference sharing the most words; each passage is a merged run
         (`essay[start:end]` runs from its first word to its last) naming the reference
-        that shares most of it. Flagged when `share >= flag_share`.
+        that shares most of it. Flagged when `share >= flag_share`. `essay_words`: the
+        essay's `word_spans`, when the caller has them already.
         """
         n = self.min_run_words
-        matches, normalised = _normalised_words(essay)
+        found, normalised = _normalised_words(essay_words or essay)
         total = len(normalised)
         if total < n:
             return CopyCheck()
@@ -178,8 +159,8 @@ class ReferenceIndex:
         ids = np.array([self.vocabulary_.get(w, -1 - i) for i, w in enumerate(normalised)], dtype=np.int64)
         keys = _window_keys(ids, n)
         where = np.minimum(np.searchsorted(self.keys_, keys), max(len(self.keys_) - 1, 0))
-        found = (self.keys_[where] == keys) if len(self.keys_) else np.zeros(len(keys), dtype=bool)
-        owners = np.where(found, self.owners_[where] if len(self.keys_) else 0, 0)
+        present = (self.keys_[where] == keys) if len(self.keys_) else np.zeros(len(keys), dtype=bool)
+        owners = np.where(present, self.owners_[where] if len(self.keys_) else 0, 0)
         by_reference: dict[str, np.ndarray] = {}
         for bit, ref_id in enumerate(self.reference_ids_):
             hits = (owners >> bit) & 1 == 1
@@ -194,7 +175,7 @@ class ReferenceIndex:
         passages = []
         for first, end in _runs(covered.astype(np.uint8).tobytes()):
             source = max(rank, key=lambda ref_id: int(by_reference[ref_id][first:end].sum()))
-            passages.append(CopiedPassage(matches[first].start(), matches[end - 1].end(), source=source))
+            passages.append(CopiedPassage(found.starts[first], found.ends[end - 1], source=source))
         share = int(covered.sum()) / total
         return CopyCheck(
             flagged=share >= flag_share,

@@ -12,6 +12,7 @@ comparison, so "General Secretary" in a list, or "Trotsky" as a name, earns noth
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from models.errors import RubricateError
 from models.report import CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import STOP_WORDS, Sentence, split_sentences, stem, words
+from models.text import STOP_WORDS, Sentence, Words, split_sentences, stem, word_spans, words
 
 MAX_EVIDENCE = 4  # sentences shown per factor: enough to trust the judgement, few enough to read
 EXCERPTS_PER_SUGGESTION = 2
@@ -164,7 +165,10 @@ class CoverageModel:
 
     def tokens(self, text: str, bigrams: bool = True) -> list[str]:
         """Content stems (spelling corrected) and, for phrases, bigrams of neighbouring stems."""
-        stems = [self.stem_word(w) for w in words(text) if w not in STOP_WORDS and len(w) > 1]
+        return self.tokens_of_words(words(text), bigrams)
+
+    def tokens_of_words(self, text_words: list[str], bigrams: bool = True) -> list[str]:
+        stems = [self.stem_word(w) for w in text_words if w not in STOP_WORDS and len(w) > 1]
         stems = [s for s in stems if s not in STOP_WORDS]
         if bigrams:
             return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
@@ -191,7 +195,9 @@ class CoverageModel:
     def score_many(self, essays: list[str]) -> list[Report]:
         """Score a batch with one vectorizer call for all its sentences."""
         split = [split_sentences(essay) for essay in essays]
-        token_lists = [self.tokens(s.text) for sentences in split for s in sentences]
+        found = [word_spans(essay) for essay in essays]  # one pass per essay serves tokens, copy check and warnings
+        token_lists = [self.tokens_of_words(_words_within(essay_words, s.start, s.end))
+                       for sentences, essay_words in zip(split, found) for s in sentences]
         n_factors = len(self.rubric.factors)
         if token_lists:
             matrix = self.vectorizer_.transform(token_lists)
@@ -203,10 +209,10 @@ class CoverageModel:
             scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
         reports, row = [], 0
-        for essay, sentences in zip(essays, split):
+        for essay, essay_words, sentences in zip(essays, found, split):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
-            reports.append(self._report(essay, sentences, scores[rows], closest[rows], off_topic[rows], named[rows]))
+            reports.append(self._report(essay, essay_words, sentences, scores[rows], closest[rows], off_topic[rows], named[rows]))
         return reports
 
     def _names_factor(self, token_sets: list[set[str]], factor_index: int) -> np.ndarray:
@@ -259,13 +265,13 @@ class CoverageModel:
             scores[:, f] = np.minimum(factor_scores, 1.0)
         return scores, closest
 
-    def _report(self, essay: str, sentences: list[Sentence], raw_scores: np.ndarray, closest: np.ndarray,
+    def _report(self, essay: str, found: Words, sentences: list[Sentence], raw_scores: np.ndarray, closest: np.ndarray,
                 off_topic: np.ndarray, named: np.ndarray) -> Report:
         rubric, scoring = self.rubric, self.scoring
         warnings: list[str] = []
-        essay_words = words(essay)
+        essay_words = found.words
         word_count = len(essay_words)
-        copy_check = self.copy_index_.check(essay, flag_share=rubric.copy.flag_share) if sentences else CopyCheck()
+        copy_check = self.copy_index_.check(essay, rubric.copy.flag_share, found) if sentences else CopyCheck()
         copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
         scores = raw_scores.copy()
         if copy_check.flagged:
@@ -347,6 +353,11 @@ def _form_warnings(essay: str, essay_words: list[str]) -> list[str]:
     if markup > 0.3 * len(essay.strip()):
         warnings.append("Much of this text is HTML, code or markdown markup rather than sentences; it is shown as plain text and only its words are read.")
     return warnings
+
+
+def _words_within(found: Words, start: int, end: int) -> list[str]:
+    """The essay's words that begin inside [start, end): a sentence's words, without reading it again."""
+    return found.words[bisect_left(found.starts, start) : bisect_left(found.starts, end)]
 
 
 def _join(names: list[str]) -> str:

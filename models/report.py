@@ -5,7 +5,7 @@ The CLI, the app, the store and the exports all render this object; its
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 LEVEL_NAMES = ("absent", "mentioned", "developed")
 
@@ -80,7 +80,33 @@ class Report:
         return next(f for f in self.factors if f.id == factor_id)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        for factor, result in zip(data["factors"], self.factors):
-            factor["level_name"] = result.level_name
-        return data
+        """The JSON contract. Written out by hand: dataclasses.asdict's deep copy cost a tenth of a batch."""
+        copy = self.copy
+        return {
+            "rubric_id": self.rubric_id,
+            "overall": self.overall,
+            "mark_20": self.mark_20,
+            "factors": [
+                {
+                    "id": f.id,
+                    "name": f.name,
+                    "level": f.level,
+                    "score": f.score,
+                    "evidence": [{"text": e.text, "start": e.start, "end": e.end, "score": e.score, "matched": e.matched} for e in f.evidence],
+                    "suggestion": None if f.suggestion is None else {
+                        "guidance": f.suggestion.guidance,
+                        "excerpts": [{"text": x.text, "source": x.source} for x in f.suggestion.excerpts],
+                    },
+                    "level_name": f.level_name,
+                }
+                for f in self.factors
+            ],
+            "warnings": list(self.warnings),
+            "word_count": self.word_count,
+            "copy": {
+                "flagged": copy.flagged,
+                "source": copy.source,
+                "share": copy.share,
+                "passages": [{"start": p.start, "end": p.end, "source": p.source} for p in copy.passages],
+            },
+        }

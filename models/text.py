@@ -131,9 +131,41 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
+APOSTROPHE_LOOK_ALIKES = ("‘", "’", "ʼ", "′", "`", "´")
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words of one text, lower-cased with apostrophes unified, and where each lies in it."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+
+
+def _unify_apostrophes(text: str) -> str:
+    for look_alike in APOSTROPHE_LOOK_ALIKES:  # one char for one, so offsets hold
+        if look_alike in text:
+            text = text.replace(look_alike, "'")
+    return text
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words (letters, apostrophes inside words) and years; curly quotes unified."""
-    return WORD_PATTERN.findall(text.replace("’", "'").lower())
+    """Lower-cased words (letters, apostrophes inside words) and years; apostrophe look-alikes unified."""
+    return WORD_PATTERN.findall(_unify_apostrophes(text).lower())
+
+
+def word_spans(text: str) -> Words:
+    """`words(text)` with the character span of each word, found in one pass over the text."""
+    unified = _unify_apostrophes(text)
+    folded = unified.lower()
+    if len(folded) == len(unified):
+        matches = list(WORD_PATTERN.finditer(folded))
+        found = [m.group() for m in matches]
+    else:  # a rare letter whose lower case is longer: fold word by word so offsets hold
+        matches = list(WORD_PATTERN.finditer(unified))
+        found = [m.group().lower() for m in matches]
+    return Words(found, [m.start() for m in matches], [m.end() for m in matches])
 
 
 @lru_cache(maxsize=200_000)
