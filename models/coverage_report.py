@@ -60,7 +60,7 @@ def corpus_support(model: CoverageModel) -> CorpusSupport:
         if not sentences:
             continue
         token_lists = [model.tokens(s.text) for s in sentences]
-        scores, _ = model.sentence_scores(model.vectorizer_.transform(token_lists), token_lists)
+        scores, _ = model.sentence_scores(model.vectorizer_.transform(token_lists))
         counts[e] = (scores >= threshold).sum(axis=0)
         max_scores[e] = scores.max(axis=0)
         for s, sentence in enumerate(sentences):

@@ -96,7 +96,7 @@ class CoverageModel:
 
         self.factor_weights_: list[np.ndarray] = []
         self.factor_point_words_: list[np.ndarray] = []
-        self.term_stems_: list[list[frozenset[str]]] = []
+        self.term_columns_: list[list[list[int]]] = []  # per factor, per term: the vocabulary columns of its stems
         cue_matrices = []
         for factor in rubric.factors:
             terms = [frozenset(self.tokens(term, bigrams=False)) for term in factor.terms]
@@ -108,7 +108,7 @@ class CoverageModel:
                     weights[column] = 0.0
             self.factor_weights_.append(weights)
             self.factor_point_words_.append(point_words * (weights > 0))
-            self.term_stems_.append(terms)
+            self.term_columns_.append([[vocabulary[stem] for stem in term] for term in terms if all(t in vocabulary for t in term)])
             cue_matrices.append(self._weighted(self.vectorizer_.transform([self.tokens(c) for c in factor.cues]), weights))
 
         self.off_topic_matrix_ = (
@@ -121,10 +121,10 @@ class CoverageModel:
         # a student's sentence would be) become more ways of saying it, and the excerpts of suggestions.
         reference_tokens = [self.tokens(t) for _, t in reference_sentences]
         reference_matrix = self.vectorizer_.transform(reference_tokens)
-        closeness, _ = self.sentence_scores(reference_matrix, reference_tokens)
+        reference_named = self._names_factors(reference_matrix)
+        closeness, _ = self.sentence_scores(reference_matrix, named=reference_named)
         self.excerpts_: list[list[tuple[float, Excerpt]]] = []
         point_matrices = []
-        reference_sets = [set(tokens) for tokens in reference_tokens]
         whole_sentence = np.array([t.rstrip().endswith((".", "!", "?", '"', "”")) for _, t in reference_sentences])
         for index in range(len(rubric.factors)):
             ranked = [i for i in np.argsort(-closeness[:, index], kind="stable") if closeness[i, index] >= EXEMPLAR_THRESHOLD]
@@ -132,13 +132,16 @@ class CoverageModel:
             weighted = self._weighted(reference_matrix[ranked], self.factor_weights_[index]) if ranked else None
             point_matrices.append(sparse.vstack([cue_matrices[index]] + ([weighted] if weighted is not None else [])).tocsr())
             # Excerpts show the point itself: rank without the bonus for naming the factor, whole sentences first.
-            content = closeness[:, index] / (1.0 + self.scoring.term_boost * self._names_factor(reference_sets, index))
+            content = closeness[:, index] / (1.0 + self.scoring.term_boost * reference_named[:, index])
             content = content * np.where(whole_sentence, 1.0, 0.7)
             self.excerpts_.append(
                 [(float(content[i]), Excerpt(_shorten(reference_sentences[i][1]), reference_sentences[i][0]))
                  for i in sorted(ranked, key=lambda i: -content[i])]
             )
         self._set_points(point_matrices)
+        # Built once: every essay missing a factor gets the same guidance and excerpts.
+        self.suggestions_ = [Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
+                             for f, factor in enumerate(rubric.factors)]
         self.copy_index_ = ReferenceIndex(
             {essay.id: essay.text for essay in corpus.essays},
             labels={essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays},
@@ -203,8 +206,8 @@ class CoverageModel:
             matrix = self.vectorizer_.transform(token_lists)
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
-            named = self._names_factors(token_lists)
-            scores, closest = self.sentence_scores(matrix, token_lists, off_topic, named)
+            named = self._names_factors(matrix)
+            scores, closest = self.sentence_scores(matrix, off_topic, named)
         else:
             scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
@@ -215,20 +218,14 @@ class CoverageModel:
             reports.append(self._report(essay, essay_words, sentences, scores[rows], closest[rows], off_topic[rows], named[rows]))
         return reports
 
-    def _names_factor(self, token_sets: list[set[str]], factor_index: int) -> np.ndarray:
-        """1.0 for each sentence that names the factor (contains one of its terms), else 0.0."""
-        terms = self.term_stems_[factor_index]
-        single = frozenset(next(iter(term)) for term in terms if len(term) == 1)  # one-word terms: one set test
-        longer = [term for term in terms if len(term) > 1]
-        return np.array([not single.isdisjoint(tokens) or any(term <= tokens for term in longer) for tokens in token_sets],
-                        dtype=np.float32)
-
-    def _names_factors(self, token_lists: list[list[str]]) -> np.ndarray:
-        """Sentence x factor: 1.0 where the sentence names the factor."""
-        token_sets = [set(tokens) for tokens in token_lists]
-        if not token_sets:
-            return np.zeros((0, len(self.rubric.factors)), dtype=np.float32)
-        return np.stack([self._names_factor(token_sets, f) for f in range(len(self.rubric.factors))], axis=1)
+    def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
+        """Sentence x factor: 1.0 where the sentence names the factor (holds every stem of one of its terms)."""
+        present = sparse.csc_matrix(sentences_matrix)
+        named = np.zeros((sentences_matrix.shape[0], len(self.rubric.factors)), dtype=np.float32)
+        for f, terms in enumerate(self.term_columns_):
+            for columns in terms:
+                named[:, f] = np.maximum(named[:, f], (present[:, columns] > 0).toarray().all(axis=1))
+        return named
 
     def _off_topic_similarity(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Per sentence: how close it is to the rubric's off-topic statements (0 when there are none)."""
@@ -236,8 +233,8 @@ class CoverageModel:
             return np.zeros(sentences_matrix.shape[0], dtype=np.float32)
         return _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
 
-    def sentence_scores(self, sentences_matrix: sparse.spmatrix, token_lists: list[list[str]],
-                        off_topic: np.ndarray | None = None, named: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sentence_scores(self, sentences_matrix: sparse.spmatrix, off_topic: np.ndarray | None = None,
+                        named: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per sentence and factor: the point score in [0, 1] and the index of the closest point.
 
         `off_topic` (per sentence, `_off_topic_similarity`) and `named` (sentence x factor, `_names_factors`)
@@ -249,7 +246,7 @@ class CoverageModel:
         if off_topic is None and self.off_topic_matrix_ is not None:
             off_topic = self._off_topic_similarity(sentences_matrix)
         if named is None:
-            named = self._names_factors(token_lists)
+            named = self._names_factors(sentences_matrix)
         boost = self.scoring.term_boost
         for f in range(n_factors):
             similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
@@ -286,25 +283,15 @@ class CoverageModel:
         results = []
         for f, factor in enumerate(rubric.factors):
             column = scores[:, f]
-            making_point = [i for i in np.argsort(-column, kind="stable") if column[i] >= scoring.point_threshold]
-            support = float(sum(column[i] for i in making_point))
-            level = 2 if support >= scoring.developed_threshold else (1 if making_point else 0)
+            making_point, support, level = factor_level(column, scoring)
             shown = sorted(making_point[:MAX_EVIDENCE])
+            points = self.points_[f]
             evidence = tuple(
-                Evidence(
-                    text=sentences[i].text,
-                    start=sentences[i].start,
-                    end=sentences[i].end,
-                    score=round(float(column[i]), 3),
-                    matched=self.points_[f][closest[i, f]].text,
-                )
+                Evidence(sentences[i].text, sentences[i].start, sentences[i].end, round(float(column[i]), 3), points[closest[i, f]].text)
                 for i in shown
             )
             score = round(1.0 - 0.5 ** (support / scoring.developed_threshold), 3) if support else 0.0
-            suggestion = None
-            if level < 2:
-                suggestion = Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
-            results.append(FactorResult(factor.id, factor.name, level, score, evidence, suggestion))
+            results.append(FactorResult(factor.id, factor.name, level, score, evidence, self.suggestions_[f] if level < 2 else None))
 
         total_weight = sum(f.weight for f in rubric.factors)
         overall = round(100.0 * sum(f.weight * r.level / 2 for f, r in zip(rubric.factors, results)) / total_weight, 1)
@@ -331,6 +318,15 @@ class CoverageModel:
         elsewhere = float(np.mean(off_topic > best_factor))
         on_question = float(np.mean(best_factor >= self.scoring.point_threshold / 2))
         return elsewhere >= 0.3 or on_question < 0.2
+
+
+def factor_level(column: np.ndarray, scoring: Scoring) -> tuple[list[int], float, int]:
+    """One factor's sentence scores -> the sentences making its point (best first), their summed support, the level."""
+    order = np.argsort(-column, kind="stable")
+    making_point = order[column[order] >= scoring.point_threshold].tolist()
+    support = float(np.sum(column[making_point], dtype=np.float64)) if making_point else 0.0
+    level = 2 if support >= scoring.developed_threshold else (1 if making_point else 0)
+    return making_point, support, level
 
 
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:

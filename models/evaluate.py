@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_fscore_support
 from sklearn.metrics.pairwise import cosine_similarity
 
-from models.engine import CoverageModel
+from models.engine import CoverageModel, factor_level
 from models.errors import RubricateError
 from models.rubric import Rubric, Scoring
 from models.text import split_sentences
@@ -121,12 +121,9 @@ def agreement_objective(truth: np.ndarray, predicted: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- the engine, cross-validated
 def levels_from_scores(model: CoverageModel, sentence_scores: np.ndarray, scoring: Scoring) -> dict[str, int]:
-    levels = {}
-    for f, factor in enumerate(model.rubric.factors):
-        column = sentence_scores[:, f] if sentence_scores.size else np.zeros(0)
-        support = float(column[column >= scoring.point_threshold].sum())
-        levels[factor.id] = 2 if support >= scoring.developed_threshold else (1 if support > 0 else 0)
-    return levels
+    """The engine's own rule (`factor_level`) applied to precomputed sentence scores."""
+    return {factor.id: factor_level(sentence_scores[:, f], scoring)[2] if sentence_scores.size else 0
+            for f, factor in enumerate(model.rubric.factors)}
 
 
 def _mark(rubric: Rubric, levels: dict[str, int], curve: float) -> float:
@@ -173,7 +170,7 @@ def essay_sentence_scores(model: CoverageModel, text: str) -> np.ndarray:
     if not sentences:
         return np.zeros((0, len(model.rubric.factors)))
     tokens = [model.tokens(s.text) for s in sentences]
-    scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens), tokens)
+    scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens))
     return scores
 
 

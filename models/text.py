@@ -103,6 +103,8 @@ def _ends_in_abbreviation(piece: str) -> bool:
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut a long sentence at clause boundaries (and hard-cut a giant one), trimming spaces."""
+    if end - start <= 2 * LONG_SENTENCE_WORDS:  # too short to hold more words: each needs a letter and a space
+        return [(start, end)]
     span = text[start:end]
     if len(span.split()) <= LONG_SENTENCE_WORDS and len(span) <= MAX_SENTENCE_CHARS:
         return [(start, end)]

@@ -31,7 +31,7 @@ def test_counts_are_sentences_at_or_above_the_point_threshold(model, support):
     for e, essay in enumerate(model.corpus.essays):
         sentences = split_sentences(essay.text)
         tokens = [model.tokens(s.text) for s in sentences]
-        scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens), tokens)
+        scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens))
         assert list(support.counts[e]) == [int((scores[:, f] >= threshold).sum()) for f in range(scores.shape[1])]
         assert support.counts[e].sum() <= len(sentences) * len(model.rubric.factors)
 
