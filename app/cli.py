@@ -77,6 +77,9 @@ BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20
 
 
 def command_batch(args) -> int:
+    """Streams: each row is written (and stored) as it is marked, so memory stays flat for any class size."""
+    from collections import deque
+
     from tqdm import tqdm
 
     from models.batch import mark_inputs
@@ -86,7 +89,6 @@ def command_batch(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in {".jsonl", ".csv"}:
         raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")
-    inputs = list(read_inputs(args.inputs))
     store = session_id = None
     if args.session:
         from models.sessions import start_session
@@ -94,39 +96,49 @@ def command_batch(args) -> int:
 
         store = open_store(args.db)
         session_id = start_session(store, args.session, model)
-    rows = []
+    pending = deque()  # inputs handed to the marker whose rows have not come back yet
+
+    def inputs():
+        for item in read_inputs(args.inputs):
+            pending.append(item)
+            yield item
+
+    marked = failed = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with tqdm(total=len(inputs), desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
-            for item, row in zip(inputs, mark_inputs(inputs, model, on_progress=progress.update)):
-                rows.append(row)
+        with out.open("w", encoding="utf-8", newline="") as handle, \
+                tqdm(desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
+            write_row = _row_writer(handle, out, model.rubric.factor_ids)
+            for row in mark_inputs(inputs(), model, on_progress=progress.update, workers=args.workers):
+                item = pending.popleft()
+                write_row(row)
                 if store is not None:
                     from models.sessions import save_row
 
                     save_row(store, session_id, row, item.text)
+                marked += 1
+                failed += row["status"] != "ok"
     finally:
         if store is not None:
             store.close()
-    _write_batch(out, rows, model.rubric.factor_ids)
-    failed = sum(1 for r in rows if r["status"] != "ok")
     kept = f" Stored as session '{args.session}'." if args.session else ""
-    print(f"Marked {len(rows) - failed} of {len(rows)} essays; {failed} could not be marked. Wrote {out}.{kept}", file=sys.stderr)
+    print(f"Marked {marked - failed} of {marked} essays; {failed} could not be marked. Wrote {out}.{kept}", file=sys.stderr)
     return 0
 
 
-def _write_batch(out: Path, rows: list[dict], factor_ids: list[str]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+def _row_writer(handle, out: Path, factor_ids: list[str]):
+    """A function writing one batch row to `handle` as JSON Lines or CSV (header first)."""
     if out.suffix.lower() == ".jsonl":
-        with out.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
-        for row in rows:
-            levels = {f["id"]: f["level"] for f in row.get("factors", [])}
-            writer.writerow([row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
-                             row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids])
+        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    writer = csv.writer(handle)
+    writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
+
+    def write_csv_row(row: dict) -> None:
+        levels = {f["id"]: f["level"] for f in row.get("factors", [])}
+        writer.writerow([row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
+                         row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids])
+
+    return write_csv_row
 
 
 # ---------------------------------------------------------------- evaluate
@@ -241,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", required=True, help="OUT.jsonl or OUT.csv")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     batch.add_argument("--session", help="also store the batch as a named marking session")
+    batch.add_argument("--workers", type=int, default=None, help="worker processes for large batches (default: up to 2; 1 = none)")
     batch.set_defaults(run=command_batch)
 
     evaluate = commands.add_parser("evaluate", help="agreement with human labels",
