@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterable
+from html import escape
 from pathlib import Path
 
 import altair as alt
@@ -24,6 +26,8 @@ from models.feedback_html import ESSAY_CSS, LEVEL_COLOURS, highlighted_essay_htm
 from models.reader import EssayInput
 from models.report import LEVEL_NAMES, Report
 from models.rubric import Rubric, find_rubrics, load_rubric
+from models.sessions import TutorAgreement, calibrated_model, save_row, start_session, write_export
+from models.store import Draft, DraftChange, SessionSummary, Store, StoredEssay, open_store
 
 LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
 BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
@@ -58,6 +62,12 @@ def current_model(page: str) -> CoverageModel:
         st.switch_page("main.py")
     path = st.session_state.get(RUBRIC_KEY) or next(iter(rubric_choices()))
     return cached_model(path)
+
+
+def calibrated_current_model(page: str) -> CoverageModel:
+    """`current_model`, with the thresholds a tutor recalibrated for this rubric when there are any."""
+    with open_store() as store:  # a short-lived connection: a Store must not cross threads
+        return calibrated_model(store, current_model(page))
 
 
 # ------------------------------------------------------------------ one essay
@@ -128,28 +138,40 @@ def shared_pairs(inputs: Iterable[EssayInput]) -> list[SharedPair]:
 
 
 def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
-    """One row per input, failed ones included: who, what file, scores, each factor's level, flags."""
+    """One row per input, failed ones included: who, what file, scores, each factor's level, flags.
+
+    Rows of a stored session (`stored_row`) also show the tutor's decisions beside the tool's:
+    a changed factor reads "developed → mentioned", and "tutor's mark" and "comments" columns appear.
+    """
+    stored = any("tutor_levels" in row for row in rows)
     records = []
     for row in rows:
         record = {"student": row["student"], "source": row["source"], "status": row["status"]}
         ok = row["status"] == "ok"
         record["overall"] = row["overall"] if ok else None
         record["mark /20"] = row["mark_20"] if ok else None
-        levels = {f["id"]: f["level_name"] for f in row["factors"]} if ok else {}
+        if stored:
+            record["tutor's mark"] = row.get("tutor_mark")
+        levels = {f["id"]: f["level"] for f in row["factors"]} if ok else {}
+        tutor = row.get("tutor_levels", {})
         for factor in rubric.factors:
-            record[factor.name] = levels.get(factor.id, "")
+            record[factor.name] = level_change(levels.get(factor.id), tutor.get(factor.id))
         record["copied"] = ("yes: " + str(row["copy"]["source"])) if ok and row["copy"]["flagged"] else ""
         record["warnings"] = " ".join(row["warnings"]) if ok else ""
         record["error"] = row["error"] or ""
+        if stored:
+            record["comments"] = " | ".join(row.get("comments", ()))
         records.append(record)
-    columns = ["student", "source", "status", "overall", "mark /20", *[f.name for f in rubric.factors], "copied", "warnings", "error"]
+    columns = ["student", "source", "status", "overall", "mark /20", *(["tutor's mark"] if stored else []),
+               *[f.name for f in rubric.factors], "copied", "warnings", "error", *(["comments"] if stored else [])]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
 def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
-    """Essays × factors, coloured by level, so a tutor sees at a glance what the class missed."""
+    """Essays × factors, coloured by level (the tutor's where set), so a tutor sees at a glance what the class missed."""
     cells = [
-        {"essay": row["student"] or row["source"], "factor": f["name"], "level": f["level_name"], "score": f["score"]}
+        {"essay": row["student"] or row["source"], "factor": f["name"],
+         "level": LEVEL_NAMES[row.get("tutor_levels", {}).get(f["id"], f["level"])], "score": f["score"]}
         for row in rows
         if row["status"] == "ok"
         for f in row["factors"]
@@ -220,13 +242,18 @@ def feedback_zip(inputs: list[EssayInput], model: CoverageModel) -> bytes:
     used: set[str] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for item, report in zip(readable, reports):
-            name = _file_stem(item.student or item.source)
-            unique, n = name, 2
-            while unique in used:  # two essays by one student (or two "essay.txt") keep both reports
-                unique, n = f"{name}-{n}", n + 1
-            used.add(unique)
+            unique = _unique_stem(_file_stem(item.student or item.source), used)
             archive.writestr(f"{unique}.html", render_feedback_html(report, item.text, model.rubric, item.student or item.source))
     return buffer.getvalue()
+
+
+def _unique_stem(name: str, used: set[str]) -> str:
+    """Two essays by one student (or two "essay.txt") keep both reports: name, name-2, name-3…"""
+    unique, n = name, 2
+    while unique in used:
+        unique, n = f"{name}-{n}", n + 1
+    used.add(unique)
+    return unique
 
 
 def essay_label(item: EssayInput) -> str:
@@ -254,3 +281,177 @@ def pairs_table(pairs: list[SharedPair], inputs: list[EssayInput]) -> pd.DataFra
 def corpus_support_cached(rubric_path: str) -> CorpusSupport:
     """The corpus analysis, once per rubric file (it reads every reference sentence)."""
     return corpus_support(cached_model(rubric_path))
+
+
+# ------------------------------------------------------------------ marking sessions kept in the store
+# A Store is one sqlite connection, not safe across threads: each script run opens its own
+# (cheap) with `open_store()`, which honours $RUBRICATE_DB, and closes it at the end.
+TUTOR_CHOICES = (None, 0, 1, 2)  # None: keep the tool's level
+
+
+def unique_session_name(store: Store, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`… when a session already has it, so marking never fails on a name."""
+    taken = {s.name for s in store.sessions()}
+    unique, n = name.strip(), 2
+    while unique in taken:
+        unique, n = f"{name.strip()} ({n})", n + 1
+    return unique
+
+
+def mark_batch_into_session(inputs: list[EssayInput], model: CoverageModel, store: Store, name: str,
+                            on_progress: Callable[[int], object] | None = None) -> dict:
+    """Mark a batch as `mark_batch_inputs` does, saving each essay in session `name` as it is marked.
+
+    Committed row by row (as the CLI's `batch --session`), so a browser closed mid-batch keeps what was marked.
+    """
+    session_id = start_session(store, name, model)
+    rows = []
+    for item, row in zip(inputs, mark_inputs(inputs, model, on_progress=on_progress)):
+        save_row(store, session_id, row, item.text)
+        rows.append(row)
+    return {"rubric": str(model.rubric.path), "inputs": inputs, "rows": rows, "pairs": shared_pairs(inputs), "session": name}
+
+
+def stored_row(essay: StoredEssay) -> dict:
+    """A batch row rebuilt from a stored essay: the shape `mark_inputs` yields, with the tutor's decisions beside it."""
+    row = {"source": essay.source, "student": essay.student_name, "status": essay.status, "error": essay.error}
+    row.update(essay.result or {})
+    row["tutor_levels"] = dict(essay.overrides)
+    row["tutor_mark"] = essay.mark_override
+    row["comments"] = [c.text for c in essay.comments]
+    row["essay_id"] = essay.id
+    return row
+
+
+def batch_from_session(store: Store, name: str) -> dict:
+    """A stored session loaded back as the batch the page shows (after a refresh or a server restart)."""
+    session = store.session(name)
+    essays = store.essays(session.id)
+    inputs = [EssayInput(e.source, e.text, e.student_name, None if e.status == "ok" else (e.error or "could not be read"))
+              for e in essays]
+    return {"rubric": session.rubric_path, "inputs": inputs, "rows": [stored_row(e) for e in essays],
+            "pairs": shared_pairs(inputs), "session": name}
+
+
+def session_label(summary: SessionSummary) -> str:
+    return f"{summary.name} — {summary.essays} essays, {summary.created_at[:16].replace('T', ' ')}"
+
+
+def level_change(tool: int | None, tutor: int | None) -> str:
+    """A factor cell: the tool's level, or 'tool → tutor' where the tutor changed it."""
+    if tool is None:
+        return ""
+    if tutor is None or tutor == tool:
+        return LEVEL_NAMES[tool]
+    return f"{LEVEL_NAMES[tool]} → {LEVEL_NAMES[tutor]}"
+
+
+def session_export(rows: list[dict], suffix: str) -> bytes:
+    """The CLI's `export` (session_table + write_export) as bytes for a download button."""
+    with tempfile.TemporaryDirectory() as folder:
+        return write_export(rows, Path(folder) / f"export{suffix}").read_bytes()
+
+
+def tutor_section_html(row: dict, rubric: Rubric) -> str:
+    """The tutor's changed levels, mark and comments, for the student's HTML report."""
+    tool = {f["id"]: f["level"] for f in row.get("factors", ())}
+    changed = [f"<li>{escape(f.name)}: {escape(level_change(tool.get(f.id), level))}</li>"
+               for f in rubric.factors if (level := row["tutor_levels"].get(f.id)) is not None and level != tool.get(f.id)]
+    parts = []
+    if row["tutor_mark"] is not None:
+        parts.append(f"<p>Mark: <b>{row['tutor_mark']} / 20</b> (the tool estimated {row.get('mark_20')})</p>")
+    if changed:
+        parts.append(f"<ul>{''.join(changed)}</ul>")
+    parts += [f"<blockquote>{escape(text)}</blockquote>" for text in row["comments"]]
+    return f"<h2>Your tutor's marking</h2>{''.join(parts)}" if parts else ""
+
+
+def session_feedback_zip(inputs: list[EssayInput], rows: list[dict], model: CoverageModel) -> bytes:
+    """`feedback_zip`, each report carrying the tutor's mark, changed levels and comments above the factors."""
+    readable = [(item, row) for item, row in zip(inputs, rows) if item.ok]
+    reports = model.score_many([item.text for item, _ in readable])
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for (item, row), report in zip(readable, reports):
+            unique = _unique_stem(_file_stem(item.student or item.source), used)
+            page = render_feedback_html(report, item.text, model.rubric, item.student or item.source)
+            page = page.replace("<h2>Factors</h2>", tutor_section_html(row, model.rubric) + "<h2>Factors</h2>", 1)
+            archive.writestr(f"{unique}.html", page)
+    return buffer.getvalue()
+
+
+def thresholds_caption(model: CoverageModel, base: CoverageModel) -> str:
+    scoring = model.scoring
+    origin = "recalibrated from your corrections" if model is not base else "the rubric's own"
+    return f"Thresholds in use ({origin}): point {scoring.point_threshold:g}, developed {scoring.developed_threshold:g}."
+
+
+def agreement_table(result: TutorAgreement, rubric: Rubric) -> pd.DataFrame:
+    """Per factor: how often the tool's level was the tutor's, and quadratic-weighted kappa."""
+    records = [{"factor": f.name, "agreement %": round(100 * result.per_factor[f.id]["agreement"]),
+                "kappa": round(result.per_factor[f.id]["kappa"], 2)} for f in rubric.factors]
+    records.append({"factor": "all factors", "agreement %": round(100 * result.overall_agreement), "kappa": None})
+    return pd.DataFrame.from_records(records, columns=["factor", "agreement %", "kappa"])
+
+
+# ------------------------------------------------------------------ a student's drafts
+def draft_history_table(drafts: list[Draft]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        [{"draft": n, "date": d.created_at[:16].replace("T", " "), "coverage %": round(d.result["overall"]),
+          "mark /20": d.result["mark_20"]} for n, d in enumerate(drafts, start=1)],
+        columns=["draft", "date", "coverage %", "mark /20"])
+
+
+def draft_change_lines(change: DraftChange) -> list[str]:
+    """Markdown lines saying which factors moved since the last draft."""
+    lines = [f"- Gained: **{c.name}** ({LEVEL_NAMES[c.before]} → {LEVEL_NAMES[c.after]})" for c in change.gained]
+    lines += [f"- Lost: **{c.name}** ({LEVEL_NAMES[c.before]} → {LEVEL_NAMES[c.after]})" for c in change.lost]
+    return lines or ["- No factor changed level."]
+
+
+# ------------------------------------------------------------------ the tutor's corrections
+def _save_level(essay_id: int, factor_id: str, key: str) -> None:
+    with open_store() as store:  # a callback runs on its own: it opens its own connection
+        store.set_level_override(essay_id, factor_id, st.session_state[key])
+
+
+def _save_mark(essay_id: int, key: str) -> None:
+    with open_store() as store:
+        store.set_mark_override(essay_id, st.session_state[key])
+
+
+def _save_comment(essay_id: int, key: str) -> None:
+    text = st.session_state[key].strip()
+    if text:
+        with open_store() as store:
+            store.add_comment(essay_id, text)
+        st.session_state[key] = ""  # cleared for the next comment; the saved one shows below
+
+
+def render_tutor_marking(row: dict, rubric: Rubric) -> None:
+    """The tutor's level per factor, mark and comments for one stored essay, each saved the moment it changes."""
+    essay_id = row["essay_id"]
+    tool = {f["id"]: f["level"] for f in row["factors"]}
+    with st.expander("Your marking (saved as you go)", expanded=True, icon=":material/rate_review:"):
+        st.caption("Leave a factor on the tool's value to accept it. Your choices are kept in the marking database at once.")
+        columns = st.columns(3)
+        for n, factor in enumerate(rubric.factors):
+            key = f"tutor-level-{essay_id}-{factor.id}"
+            current = row["tutor_levels"].get(factor.id)
+            columns[n % 3].selectbox(
+                factor.name, TUTOR_CHOICES, index=TUTOR_CHOICES.index(current), key=key,
+                format_func=lambda level, t=tool.get(factor.id): f"tool's value ({LEVEL_NAMES[t]})" if level is None else LEVEL_NAMES[level],
+                on_change=_save_level, args=(essay_id, factor.id, key),
+            )
+        mark_key = f"tutor-mark-{essay_id}"
+        marks = (None, *range(21))
+        st.selectbox("Mark /20", marks, index=marks.index(row["tutor_mark"]), key=mark_key,
+                     format_func=lambda m: f"tool's mark ({row['mark_20']})" if m is None else str(m),
+                     on_change=_save_mark, args=(essay_id, mark_key))
+        for text in row["comments"]:
+            st.markdown(f"> {quote_markdown(text)}")
+        comment_key = f"tutor-comment-{essay_id}"
+        st.text_area("Add a comment for the student", key=comment_key, height=80)
+        st.button("Save comment", key=f"save-comment-{essay_id}", on_click=_save_comment, args=(essay_id, comment_key),
+                  icon=":material/add_comment:")

@@ -1,0 +1,226 @@
+"""Marking sessions in the app: a tutor marks a batch, corrects it, refreshes, and loses nothing.
+
+Each test uses its own SQLite file ($RUBRICATE_DB in tmp_path); a new AppTest is a new browser
+session on a fresh script run, as after a refresh or a server restart.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import ui
+from models.engine import load_model
+from models.reader import read_essay_bytes
+from models.sessions import calibrated_model, session_table
+from models.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = ROOT / "data" / "devset" / "essays"
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120  # AppTest's bound for one script run, generous for the first model fit
+
+
+def essay(name: str) -> str:
+    return (DEVSET / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "marks.sqlite3"
+    monkeypatch.setenv("RUBRICATE_DB", str(path))
+    return path
+
+
+def class_set(*names: str):
+    return [item for n, name in enumerate(names) for item in read_essay_bytes(f"student{n + 1}.txt", essay(name).encode())]
+
+
+def batch_page() -> AppTest:
+    return AppTest.from_file(MAIN, default_timeout=TIMEOUT).switch_page("pages/batch.py")
+
+
+def marked_session(model, name: str, *essays: str) -> None:
+    """What pressing "Mark essays" does, without the file uploader AppTest cannot drive."""
+    with open_store() as store:
+        ui.mark_batch_into_session(class_set(*essays), model, store, name)
+
+
+def reopened(name: str) -> AppTest:
+    """A fresh browser session that reopens session `name` from the selector."""
+    at = batch_page().run()
+    selector = at.selectbox(key="reopen_session")
+    selector.select(next(o for o in selector.options if o.startswith(f"{name} —"))).run()
+    [b for b in at.button if b.label == "Reopen"][0].click().run()
+    assert not at.exception
+    return at
+
+
+def factor_select(at: AppTest, model, factor_id: str):
+    return next(s for s in at.selectbox if s.key and s.key.startswith("tutor-level-") and s.key.endswith(f"-{factor_id}"))
+
+
+# ------------------------------------------------------------------ saving and reopening
+def test_a_marked_batch_is_saved_as_a_named_session_essay_by_essay(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    with open_store(db) as store:
+        (summary,) = store.sessions()
+        essays = store.essays(store.session("Y13 mock").id)
+    assert (summary.name, summary.essays) == ("Y13 mock", 2)
+    assert [e.source for e in essays] == ["student1.txt", "student2.txt"]
+    assert essays[0].result["mark_20"] == model.score(class_set("d01.txt")[0].text).mark_20
+
+
+def test_a_taken_session_name_gets_a_number_instead_of_failing(db, model):
+    marked_session(model, "Y13 mock", "d01.txt")
+    with open_store(db) as store:
+        assert ui.unique_session_name(store, "Y13 mock") == "Y13 mock (2)"
+        assert ui.unique_session_name(store, "Y12 mock") == "Y12 mock"
+
+
+def test_the_batch_page_offers_a_default_session_name_and_shows_the_database(db):
+    at = batch_page().run()
+    assert not at.exception
+    assert at.text_input(key="session_name").value.startswith("Batch ")
+    assert any(str(db) in c.value for c in at.caption)
+
+
+def test_a_new_browser_session_reopens_a_session_with_every_essay(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt", "d03.txt")
+    at = reopened("Y13 mock")
+    table = at.dataframe[0].value
+    assert list(table["source"]) == ["student1.txt", "student2.txt", "student3.txt"]
+    assert "Results: 3 marked" in at.subheader[0].value
+    expected = model.score(class_set("d03.txt")[0].text)
+    assert list(table["mark /20"])[2] == expected.mark_20
+    assert at.selectbox(key="batch_essay").options == ["student1.txt", "student2.txt", "student3.txt"]
+
+
+# ------------------------------------------------------------------ the tutor's corrections
+def test_a_level_override_set_in_the_page_is_stored_and_shown_beside_the_tools(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    at = reopened("Y13 mock")
+    factor = model.rubric.factors[0]
+    tool_level = model.score(class_set("d01.txt")[0].text).factor(factor.id).level
+    new_level = 0 if tool_level else 2
+    factor_select(at, model, factor.id).set_value(new_level).run()
+    assert not at.exception
+    with open_store(db) as store:
+        first = store.essays(store.session("Y13 mock").id)[0]
+    assert first.overrides == {factor.id: new_level}
+    names = ("absent", "mentioned", "developed")
+    assert at.dataframe[0].value[factor.name][0] == f"{names[tool_level]} → {names[new_level]}"
+
+
+def test_a_mark_override_reaches_the_table_and_the_exported_csv(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    at = reopened("Y13 mock")
+    next(s for s in at.selectbox if s.key and s.key.startswith("tutor-mark-")).set_value(17).run()
+    assert not at.exception
+    assert at.dataframe[0].value["tutor's mark"][0] == 17
+    assert "Download table (CSV)" in [b.proto.label for b in at.get("download_button")]
+    with open_store(db) as store:  # what that button serves (AppTest keeps no download bytes)
+        exported = ui.session_export(session_table(store.essays(store.session("Y13 mock").id), model.rubric.factor_ids), ".csv")
+    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8"))))
+    assert rows[0]["tutor_mark"] == "17" and rows[0]["final_mark"] == "17"
+    assert rows[1]["tutor_mark"] == ""
+
+
+def test_a_comment_persists_after_a_refresh_and_travels_in_the_exports(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    at = reopened("Y13 mock")
+    next(t for t in at.text_area if t.key and t.key.startswith("tutor-comment-")).input("Good use of the Testament.")
+    next(b for b in at.button if b.label == "Save comment").click().run()
+    assert not at.exception
+
+    again = reopened("Y13 mock")  # a refresh: nothing of the first browser session survives but the store
+    assert again.dataframe[0].value["comments"][0] == "Good use of the Testament."
+    assert any("Good use of the Testament." in m.value for m in again.markdown)
+    with open_store(db) as store:
+        essays = store.essays(store.session("Y13 mock").id)
+    archive = zipfile.ZipFile(io.BytesIO(ui.session_feedback_zip(class_set("d01.txt", "d02.txt"), [ui.stored_row(e) for e in essays], model)))
+    assert "Good use of the Testament." in archive.read("student1.html").decode()
+    assert "Your tutor" not in archive.read("student2.html").decode()
+
+
+# ------------------------------------------------------------------ agreement and recalibration
+def test_agreement_and_recalibration_show_before_and_after(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt", "d03.txt", "d04.txt")
+    factor = model.rubric.factors[0]
+    with open_store(db) as store:
+        essays = store.essays(store.session("Y13 mock").id)
+        for stored in essays:  # the tutor thinks no essay developed the first factor
+            store.set_level_override(stored.id, factor.id, 0)
+    at = reopened("Y13 mock")
+    agreement = at.dataframe[-1].value
+    assert list(agreement["factor"]) == [f.name for f in model.rubric.factors] + ["all factors"]
+    assert any("rubric's own" in c.value for c in at.caption)
+
+    next(b for b in at.button if b.label == "Recalibrate thresholds from my corrections").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Agreement before" in metrics and "Agreement after" in metrics
+    assert int(metrics["Agreement after"].rstrip("%")) >= int(metrics["Agreement before"].rstrip("%"))
+    with open_store(db) as store:
+        tuned = calibrated_model(store, model)
+    assert any("recalibrated from your corrections" in c.value and f"{tuned.scoring.point_threshold:g}" in c.value for c in at.caption)
+
+
+def test_recalibrating_from_too_few_reviewed_essays_says_so(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    with open_store(db) as store:
+        store.add_comment(store.essays(store.session("Y13 mock").id)[0].id, "Fine.")
+    at = reopened("Y13 mock")
+    next(b for b in at.button if b.label == "Recalibrate thresholds from my corrections").click().run()
+    assert "at least 3 essays" in at.error[0].value
+
+
+# ------------------------------------------------------------------ a student's drafts
+def test_a_second_draft_under_the_same_id_shows_factors_gained_and_the_history(db, model):
+    short = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
+    full = essay("d01.txt")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at.text_input(key="student_key").input("ali-13b")
+    at.text_area(key="essay_text").input(short)
+    at.button[0].click().run()
+    assert any("first draft" in c.value for c in at.caption)
+
+    later = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()  # the next lesson, a new browser session
+    later.text_input(key="student_key").input("ali-13b")
+    later.text_area(key="essay_text").input(full)
+    later.button[0].click().run()
+    assert not later.exception
+    before, after = model.score(short), model.score(full)
+    gained = [f for f in after.factors if f.level > before.factor(f.id).level]
+    assert gained
+    shown = "\n".join(m.value for m in later.markdown)
+    for factor in gained:
+        assert f"Gained: **{factor.name}**" in shown
+    history = later.dataframe[-1].value
+    assert list(history["mark /20"]) == [before.mark_20, after.mark_20]
+
+
+def test_a_lost_factor_is_named_between_drafts(model):
+    full = model.score(essay("d01.txt")).to_dict()
+    short = model.score("Stalin became General Secretary in 1922 and appointed his supporters. " * 2).to_dict()
+    from models.store import draft_changes
+
+    lines = ui.draft_change_lines(draft_changes(full, short))
+    assert any(line.startswith("- Lost: **") for line in lines)
+
+
+def test_feedback_without_a_name_keeps_no_draft(db):
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at.text_area(key="essay_text").input(essay("d01.txt"))
+    at.button[0].click().run()
+    assert not at.exception
+    assert not any(s.value == "Your drafts" for s in at.subheader)
