@@ -8,31 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app_pages import app, essay  # the same app and devset essays as the pages' specification
 
 from app import ui
-from models.engine import load_model
 from models.reader import read_essay_bytes
 from models.sessions import calibrated_model, session_table
 from models.store import open_store
-
-ROOT = Path(__file__).resolve().parent.parent
-DEVSET = ROOT / "data" / "devset" / "essays"
-MAIN = str(ROOT / "app" / "main.py")
-TIMEOUT = 120  # AppTest's bound for one script run, generous for the first model fit
-
-
-def essay(name: str) -> str:
-    return (DEVSET / name).read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def model():
-    return load_model()
-
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
@@ -46,7 +29,7 @@ def class_set(*names: str):
 
 
 def batch_page() -> AppTest:
-    return AppTest.from_file(MAIN, default_timeout=TIMEOUT).switch_page("pages/batch.py")
+    return app().switch_page("pages/batch.py")  # `model` below is conftest's, fitted once per test session
 
 
 def marked_session(model, name: str, *essays: str) -> None:
@@ -65,7 +48,7 @@ def reopened(name: str) -> AppTest:
     return at
 
 
-def factor_select(at: AppTest, model, factor_id: str):
+def factor_select(at: AppTest, factor_id: str):
     return next(s for s in at.selectbox if s.key and s.key.startswith("tutor-level-") and s.key.endswith(f"-{factor_id}"))
 
 
@@ -112,7 +95,7 @@ def test_a_level_override_set_in_the_page_is_stored_and_shown_beside_the_tools(d
     factor = model.rubric.factors[0]
     tool_level = model.score(class_set("d01.txt")[0].text).factor(factor.id).level
     new_level = 0 if tool_level else 2
-    factor_select(at, model, factor.id).set_value(new_level).run()
+    factor_select(at, factor.id).set_value(new_level).run()
     assert not at.exception
     with open_store(db) as store:
         first = store.essays(store.session("Y13 mock").id)[0]
@@ -188,13 +171,13 @@ def test_recalibrating_from_too_few_reviewed_essays_says_so(db, model):
 def test_a_second_draft_under_the_same_id_shows_factors_gained_and_the_history(db, model):
     short = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
     full = essay("d01.txt")
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at = app().run()
     at.text_input(key="student_key").input("ali-13b")
     at.text_area(key="essay_text").input(short)
     at.button[0].click().run()
     assert any("first draft" in c.value for c in at.caption)
 
-    later = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()  # the next lesson, a new browser session
+    later = app().run()  # the next lesson, a new browser session
     later.text_input(key="student_key").input("ali-13b")
     later.text_area(key="essay_text").input(full)
     later.button[0].click().run()
@@ -219,7 +202,7 @@ def test_a_lost_factor_is_named_between_drafts(model):
 
 
 def test_feedback_without_a_name_keeps_no_draft(db):
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at = app().run()
     at.text_area(key="essay_text").input(essay("d01.txt"))
     at.button[0].click().run()
     assert not at.exception
