@@ -5,9 +5,15 @@ each test reads like one user scoring one essay.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests never touch the user's real marking database: every test, and every app server a
+# test starts, uses a throwaway one unless a test sets its own.
+os.environ["RUBRICATE_DB"] = str(Path(tempfile.mkdtemp(prefix="rubricate-tests-")) / "rubricate.sqlite3")
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
