@@ -29,6 +29,8 @@ with st.sidebar:
         help="Each question has its own rubric and reference essays.",
     )
     st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
+    for problem in ui.rubric_problems():
+        st.warning(problem, icon=":material/warning:")
 
 st.session_state[ui.MAIN_RAN_KEY] = True
 pages = [

@@ -21,6 +21,7 @@ import streamlit as st
 from models.batch import mark_inputs
 from models.copying import SharedPair, find_shared_pairs
 from models.coverage_report import CorpusSupport, corpus_support
+from models.errors import RubricateError
 from models.engine import CoverageModel, load_model
 from models.feedback_html import ESSAY_CSS, LEVEL_COLOURS, highlighted_essay_html, legend_html, render_feedback_html
 from models.reader import EssayInput
@@ -43,10 +44,25 @@ def cached_model(rubric_path: str) -> CoverageModel:
     return load_model(rubric_path)
 
 
-@st.cache_data(show_spinner=False)
 def rubric_choices() -> dict[str, str]:
-    """Rubric path -> its question, for the sidebar selector."""
-    return {str(path): load_rubric(path).question for path in find_rubrics()}
+    """Rubric path -> its question, for the sidebar selector (broken rubrics are left out: see `rubric_problems`)."""
+    return {path: question for path, question in _read_rubrics().items() if not isinstance(question, RubricateError)}
+
+
+def rubric_problems() -> list[str]:
+    """One message per rubric file in rubric/ that cannot be used, naming the file, factor and field."""
+    return [str(problem) for problem in _read_rubrics().values() if isinstance(problem, RubricateError)]
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _read_rubrics() -> dict[str, str | RubricateError]:
+    found: dict[str, str | RubricateError] = {}
+    for path in find_rubrics():
+        try:
+            found[str(path)] = load_rubric(path).question
+        except RubricateError as problem:
+            found[str(path)] = problem
+    return found
 
 
 def current_model(page: str) -> CoverageModel:
@@ -60,8 +76,16 @@ def current_model(page: str) -> CoverageModel:
         # main, which comes back to this page with the sidebar in place.
         st.session_state[WANTED_PAGE_KEY] = page
         st.switch_page("main.py")
-    path = st.session_state.get(RUBRIC_KEY) or next(iter(rubric_choices()))
-    return cached_model(path)
+    choices = rubric_choices()
+    if not choices:
+        st.error("No usable rubric in rubric/: " + " ".join(rubric_problems()), icon=":material/error:")
+        st.stop()
+    path = st.session_state.get(RUBRIC_KEY) or next(iter(choices))
+    try:
+        return cached_model(path)
+    except RubricateError as problem:  # e.g. the rubric's corpus folder is missing or empty
+        st.error(str(problem), icon=":material/error:")
+        st.stop()
 
 
 def calibrated_current_model(page: str) -> CoverageModel:

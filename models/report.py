@@ -79,6 +79,29 @@ class Report:
     def factor(self, factor_id: str) -> FactorResult:
         return next(f for f in self.factors if f.id == factor_id)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The report back from its JSON (a stored result or a batch row; other keys are ignored)."""
+        copy = data.get("copy") or {}
+        return cls(
+            rubric_id=data["rubric_id"],
+            overall=data["overall"],
+            mark_20=data["mark_20"],
+            factors=tuple(
+                FactorResult(
+                    f["id"], f["name"], f["level"], f["score"],
+                    tuple(Evidence(e["text"], e["start"], e["end"], e.get("score", 0.0), e.get("matched", "")) for e in f["evidence"]),
+                    None if f.get("suggestion") is None else Suggestion(
+                        f["suggestion"]["guidance"], tuple(Excerpt(x["text"], x["source"]) for x in f["suggestion"]["excerpts"])),
+                )
+                for f in data["factors"]
+            ),
+            warnings=tuple(data.get("warnings", ())),
+            word_count=data.get("word_count", 0),
+            copy=CopyCheck(copy.get("flagged", False), copy.get("source"), copy.get("share", 0.0),
+                           tuple(CopiedPassage(p["start"], p["end"], p["source"]) for p in copy.get("passages", ()))),
+        )
+
     def to_dict(self) -> dict:
         """The JSON contract. Written out by hand: dataclasses.asdict's deep copy cost a tenth of a batch."""
         copy = self.copy

@@ -156,3 +156,12 @@ def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
     reports = fresh.score_many(contract_texts(essay)[:5])
     assert len(reports) == 5
     assert len(calls) == 1
+
+
+def test_a_report_read_back_from_its_json_is_the_same_report(model, essay):
+    from models.report import Report
+
+    for text in (essay("testament_only"), essay("key_terms_list"), (DEVSET / "essays" / "d01.txt").read_text(encoding="utf-8")):
+        report = model.score(text)
+        assert Report.from_dict(report.to_dict()) == report
+        assert Report.from_dict({"source": "x.txt", "status": "ok", **report.to_dict()}) == report

@@ -12,6 +12,7 @@ import streamlit as st
 from app import ui
 from models.errors import RubricateError
 from models.reader import read_essay_bytes
+from models.report import Report
 from models.sessions import calibrated_model, recalibrate, session_table, tutor_agreement
 from models.store import open_store
 
@@ -131,7 +132,8 @@ if readable:
     item, row = inputs[readable[chosen]], rows[readable[chosen]]
     if session:
         ui.render_tutor_marking(row, rubric)
-    ui.render_feedback(model.score(item.text), item.text, rubric, student=item.student or item.source, key="batch")
+    # The result as marked (and stored), not a fresh score: thresholds may have been recalibrated since.
+    ui.render_feedback(Report.from_dict(row), item.text, rubric, student=item.student or item.source, key="batch")
 
 if session:
     st.subheader("How often the tool agreed with you")
