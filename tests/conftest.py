@@ -20,6 +20,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ESSAYS = FIXTURES / "essays"
 RUBRICS = FIXTURES / "rubrics"
 DEVSET = REPO / "data" / "devset"
+HELDOUT = REPO / "data" / "heldout"  # written blind to the engine; scored as shipped, never tuned on
 
 
 @pytest.fixture(scope="session")
