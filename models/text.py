@@ -43,8 +43,46 @@ STOP_WORDS = frozenset(
     essay reason reasons also firstly secondly thirdly finally conclusion think believe opinion important
     importance factor factors really quite many much lot lots thing things way ways one two first second third
     another however therefore thus though
+    make made makes making happen happened happens happening play played plays part big key main
     """.split()
 )
+
+# A point is a statement: it relates things. Without a tagger (which would need downloaded data)
+# that is recognised by form: a finite verb (an auxiliary or modal, a common irregular past, a
+# regular past in -ed, a present in -s after its subject: "he uses", "Stalin turns"), or, in
+# note form, a relating word ("1923: triumvirate with Zinoviev against Trotsky"). A heading,
+# a list of terms or a bare timeline entry ("1926 United Opposition") relates nothing.
+_FINITE_VERBS = frozenset(
+    """am is are was were be been being has have had having do does did can could will would shall should may might
+    must became begun began beat bore brought built bought came caught chose dealt drew drove fell felt fought found
+    fled forgot forbade gave got grew held hid hung kept knew laid lay led left lent let lost made meant met overcame
+    overthrew overtook paid put ran rose said sat saw sent set showed shot sold sought spent spoke spread stood stole
+    struck swept took taught told thought threw tore understood upheld went withdrew won wrote become becomes
+    """.split()
+)
+_RELATING_WORDS = frozenset("with against because so therefore through via by".split())
+_SUBJECTS = frozenset("he she it this that which who they we i you there".split())
+_NOT_PAST = frozenset("red bed seed speed creed greed indeed hundred sacred naked wicked".split())
+
+
+def is_statement(text: str) -> bool:
+    """True when a sentence asserts or relates something; a heading, a list of terms or a bare date entry does not."""
+    text = _unify_apostrophes(text)
+    previous, previous_is_name = "", False
+    for match in WORD_PATTERN.finditer(text):
+        raw = match.group()
+        word = raw.lower()
+        is_name = raw[0].isupper() and match.start() > 0  # "the Left", "United Opposition": names, not verbs
+        if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
+            return True
+        if len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST and not is_name:
+            return True
+        has_subject = previous in _SUBJECTS or previous_is_name
+        ends_heading = text[match.end() : match.end() + 1] in (":", "")  # "Key words:" is a heading
+        if has_subject and not is_name and not ends_heading and len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            return True
+        previous, previous_is_name = word, raw[0].isupper()
+    return False
 
 
 @dataclass(frozen=True)
