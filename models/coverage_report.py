@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.engine import CoverageModel
-from models.text import split_sentences
 
 WEAK_SUPPORT_SENTENCES = 3  # fewer reference sentences than this making a point: weak support
 STRONGEST_PER_FACTOR = 3
@@ -55,12 +54,11 @@ def corpus_support(model: CoverageModel) -> CorpusSupport:
     max_scores = np.zeros((len(essays), n_factors), dtype=float)
     candidates: list[list[ReferenceSentence]] = [[] for _ in range(n_factors)]
     unmatched: list[ReferenceSentence] = []
-    for e, essay in enumerate(essays):
-        sentences = split_sentences(essay.text)
+    # Unmasked: every reference sentence trivially "copies" its own reference essay.
+    for e, (essay, reading) in enumerate(zip(essays, model.read_essays([essay.text for essay in essays]))):
+        sentences, scores = reading.sentences, reading.unmasked_scores
         if not sentences:
             continue
-        token_lists = [model.tokens(s.text) for s in sentences]
-        scores, _ = model.sentence_scores(model.vectorizer_.transform(token_lists))
         counts[e] = (scores >= threshold).sum(axis=0)
         max_scores[e] = scores.max(axis=0)
         for s, sentence in enumerate(sentences):

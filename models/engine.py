@@ -28,7 +28,7 @@ from models.errors import RubricateError
 from models.report import CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import STOP_WORDS, Sentence, Words, split_sentences, stem, word_spans, words
+from models.text import STOP_WORDS, Sentence, Words, is_statement, split_sentences, stem, word_spans, words
 
 MAX_EVIDENCE = 4  # sentences shown per factor: enough to trust the judgement, few enough to read
 EXCERPTS_PER_SUGGESTION = 2
@@ -48,6 +48,21 @@ class _Point:
 
     text: str
     source: str  # "rubric" or the corpus essay id
+
+
+@dataclass(frozen=True)
+class EssayReading:
+    """One essay read sentence by sentence: the inputs of its report."""
+
+    sentences: list[Sentence]
+    words: Words
+    scores: np.ndarray  # sentence x factor point scores, copied sentences masked
+    unmasked_scores: np.ndarray  # the same before copy masking (is the essay about the question at all?)
+    closest: np.ndarray  # sentence x factor: index of the closest point
+    off_topic: np.ndarray  # per sentence: closeness to the rubric's off-topic statements
+    named: np.ndarray  # sentence x factor: 1 where the sentence names the factor
+    copy_check: CopyCheck
+    copied: np.ndarray  # per sentence: repeats a reference essay
 
 
 class CoverageModel:
@@ -96,6 +111,7 @@ class CoverageModel:
 
         self.factor_weights_: list[np.ndarray] = []
         self.factor_point_words_: list[np.ndarray] = []
+        self.factor_own_words_: list[np.ndarray] = []
         self.term_columns_: list[list[list[int]]] = []  # per factor, per term: the vocabulary columns of its stems
         cue_matrices = []
         for factor in rubric.factors:
@@ -108,6 +124,12 @@ class CoverageModel:
                     weights[column] = 0.0
             self.factor_weights_.append(weights)
             self.factor_point_words_.append(point_words * (weights > 0))
+            # The rubric's own words for the point: with the factor named, one of these makes the point,
+            # but not a word that only some reference sentence happens to use ("argue", "look").
+            own_words = {t for text in (*factor.cues, factor.description, *factor.details) for t in self.tokens(text, bigrams=False)}
+            own = np.zeros(len(vocabulary), dtype=np.float32)
+            own[[vocabulary[t] for t in own_words if t in vocabulary]] = 1.0
+            self.factor_own_words_.append(self.factor_point_words_[-1] * own)
             self.term_columns_.append([[vocabulary[stem] for stem in term] for term in terms if all(t in vocabulary for t in term)])
             cue_matrices.append(self._weighted(self.vectorizer_.transform([self.tokens(c) for c in factor.cues]), weights))
 
@@ -197,6 +219,10 @@ class CoverageModel:
 
     def score_many(self, essays: list[str]) -> list[Report]:
         """Score a batch with one vectorizer call for all its sentences."""
+        return [self._report(essay, reading) for essay, reading in zip(essays, self.read_essays(essays))]
+
+    def read_essays(self, essays: list[str]) -> list["EssayReading"]:
+        """Each essay's sentences and their final point scores (what levels and evidence are made from)."""
         split = [split_sentences(essay) for essay in essays]
         found = [word_spans(essay) for essay in essays]  # one pass per essay serves tokens, copy check and warnings
         token_lists = [self.tokens_of_words(_words_within(essay_words, s.start, s.end))
@@ -207,16 +233,28 @@ class CoverageModel:
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
             named = self._names_factors(matrix)
-            scores, closest = self.sentence_scores(matrix, off_topic, named)
+            named_for_point, referred = _in_context(named, [(essay, sentences) for essay, sentences in zip(essays, split)])
+            scores, closest = self.sentence_scores(matrix, off_topic, named_for_point, referred)
+            # A heading, a list of terms or a bare date entry states nothing, so it makes no point.
+            statements = np.array([is_statement(s.text) for sentences in split for s in sentences], dtype=bool)
+            scores[~statements, :] = 0.0
+            # "Luck, alliances and the testament were all factors" lists factors; it explains none of them.
+            scores[named.sum(axis=1) >= ENUMERATION_FACTORS, :] = 0.0
         else:
             scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
-        reports, row = [], 0
+        readings, row = [], 0
         for essay, essay_words, sentences in zip(essays, found, split):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
-            reports.append(self._report(essay, essay_words, sentences, scores[rows], closest[rows], off_topic[rows], named[rows]))
-        return reports
+            copy_check = self.copy_index_.check(essay, self.rubric.copy.flag_share, essay_words) if sentences else CopyCheck()
+            copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
+            essay_scores = scores[rows].copy()
+            if copied.any() and not self.rubric.copy.credit_copied:
+                essay_scores[copied, :] = 0.0
+            readings.append(EssayReading(sentences, essay_words, essay_scores, scores[rows], closest[rows], off_topic[rows],
+                                         named[rows], copy_check, copied))
+        return readings
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Sentence x factor: 1.0 where the sentence names the factor (holds every stem of one of its terms)."""
@@ -234,11 +272,13 @@ class CoverageModel:
         return _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
 
     def sentence_scores(self, sentences_matrix: sparse.spmatrix, off_topic: np.ndarray | None = None,
-                        named: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                        named: np.ndarray | None = None, referred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per sentence and factor: the point score in [0, 1] and the index of the closest point.
 
         `off_topic` (per sentence, `_off_topic_similarity`) and `named` (sentence x factor, `_names_factors`)
-        are computed here unless the caller has them.
+        are computed here unless the caller has them. `referred` (sentence x factor) marks sentences that
+        refer back to a factor named just before ("His arrogance ..." after "Trotsky ..."): they count as
+        naming it.
         """
         n_sentences, n_factors = sentences_matrix.shape[0], len(self.rubric.factors)
         scores = np.zeros((n_sentences, n_factors), dtype=np.float32)
@@ -250,35 +290,35 @@ class CoverageModel:
         boost = self.scoring.term_boost
         for f in range(n_factors):
             similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
-            shared_words = (self._point_words(sentences_matrix, f) @ self.point_word_matrices_[f].T).toarray()
-            # A point needs two of its words, or one when the sentence also names the factor.
-            similarity[shared_words < (2 - named[:, f])[:, np.newaxis]] = 0.0
+            sentence_words = self._point_words(sentences_matrix, f)
+            shared_words = (sentence_words @ self.point_word_matrices_[f].T).toarray()
+            shared_own = (sentence_words.multiply(self.factor_own_words_[f][np.newaxis, :]) @ self.point_word_matrices_[f].T).toarray()
+            # A point needs two of its words, or one of the rubric's own words for it when the sentence
+            # also names (or refers to) the factor.
+            about_factor = named[:, f] if referred is None else np.maximum(named[:, f], referred[:, f])
+            makes_point = (shared_words >= 2) | ((about_factor[:, np.newaxis] > 0) & (shared_own >= 1))
+            similarity[~makes_point] = 0.0
             best = similarity.max(axis=1) if similarity.shape[1] else np.zeros(n_sentences)
             closest[:, f] = similarity.argmax(axis=1)
-            factor_scores = best * (1.0 + boost * named[:, f])
+            factor_scores = best * (1.0 + boost * about_factor)
             if self.off_topic_matrix_ is not None:
                 # A sentence nearer to real-but-irrelevant history than to the point earns half.
                 factor_scores = np.where(off_topic > best, factor_scores * 0.5, factor_scores)
             scores[:, f] = np.minimum(factor_scores, 1.0)
         return scores, closest
 
-    def _report(self, essay: str, found: Words, sentences: list[Sentence], raw_scores: np.ndarray, closest: np.ndarray,
-                off_topic: np.ndarray, named: np.ndarray) -> Report:
+    def _report(self, essay: str, reading: "EssayReading") -> Report:
         rubric, scoring = self.rubric, self.scoring
-        warnings: list[str] = []
-        essay_words = found.words
+        sentences, scores, closest, named, copy_check = reading.sentences, reading.scores, reading.closest, reading.named, reading.copy_check
+        essay_words = reading.words.words
         word_count = len(essay_words)
-        copy_check = self.copy_index_.check(essay, rubric.copy.flag_share, found) if sentences else CopyCheck()
-        copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
-        scores = raw_scores.copy()
+        warnings: list[str] = []
         if copy_check.flagged:
             share = round(100 * copy_check.share)
             credit = "they still earn factor credit (the rubric allows it)" if rubric.copy.credit_copied else "those sentences earn no factor credit"
             warnings.append(f"{share}% of this essay's words repeat a reference essay ({copy_check.source}) word for word; {credit}.")
-        if copied.any() and not rubric.copy.credit_copied:
-            scores[copied, :] = 0.0
-            if not copy_check.flagged:
-                warnings.append(f"{int(copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
+        elif reading.copied.any() and not rubric.copy.credit_copied:
+            warnings.append(f"{int(reading.copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
 
         results = []
         for f, factor in enumerate(rubric.factors):
@@ -303,7 +343,7 @@ class CoverageModel:
         warnings += _form_warnings(essay, essay_words)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        if overall < scoring.off_question_coverage and sentences and self._looks_off_question(raw_scores, off_topic):
+        if overall < scoring.off_question_coverage and sentences and self._looks_off_question(reading.unmasked_scores, reading.off_topic):
             warnings.append(
                 f"This essay does not seem to answer the question \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
@@ -327,6 +367,35 @@ def factor_level(column: np.ndarray, scoring: Scoring) -> tuple[list[int], float
     support = float(np.sum(column[making_point], dtype=np.float64)) if making_point else 0.0
     level = 2 if support >= scoring.developed_threshold else (1 if making_point else 0)
     return making_point, support, level
+
+
+_REFERRING_WORDS = frozenset("he his him she her it its they their them this these".split())
+ENUMERATION_FACTORS = 3  # a sentence naming this many factors lists them rather than making any one's point
+
+
+def _in_context(named: np.ndarray, essays: list[tuple[str, list[Sentence]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Naming read in context, for a batch's sentences in order.
+
+    Returns (named, referred): naming is ignored in a sentence that names several factors
+    ("luck, alliances and the testament were all factors" is a list, not a point), and a
+    sentence that refers back by pronoun ("His arrogance alienated colleagues") to the one
+    factor named just before, in the same paragraph, is marked as referring to it.
+    """
+    named = named.copy()
+    named[named.sum(axis=1) >= ENUMERATION_FACTORS, :] = 0.0
+    referred = np.zeros_like(named)
+    row = 0
+    for essay, sentences in essays:
+        for i, sentence in enumerate(sentences):
+            r = row + i
+            if i == 0 or named[r].any() or "\n" in essay[sentences[i - 1].end : sentence.start]:
+                continue
+            if not _REFERRING_WORDS.intersection(words(sentence.text)):
+                continue
+            before = named[r - 1] if named[r - 1].sum() == 1 else referred[r - 1]
+            referred[r] = before
+        row += len(sentences)
+    return named, referred
 
 
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:

@@ -145,7 +145,7 @@ def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tu
     Returns the held-out agreement, the held-out levels, and the thresholds tuned on all essays.
     """
     factor_ids = model.rubric.factor_ids
-    scores = [essay_sentence_scores(model, essay.text) for essay in data]
+    scores = [reading.scores for reading in model.read_essays([essay.text for essay in data])]
     grid = threshold_grid(model.scoring)
     # levels[g][i]: essay i's levels under grid point g
     levels = [[levels_from_scores(model, s, scoring) for s in scores] for scoring in grid]
@@ -163,15 +163,6 @@ def cross_validate_engine(model: CoverageModel, data: list[LabelledEssay]) -> tu
     marks = [_mark(model.rubric, lv, model.scoring.marking_curve) for lv in held_out]
     result = agreement("Rubricate (leave-one-out)", factor_ids, [e.levels for e in data], held_out, [e.mark for e in data], marks)
     return result, held_out, grid[best_scoring(list(range(len(data))))]
-
-
-def essay_sentence_scores(model: CoverageModel, text: str) -> np.ndarray:
-    sentences = split_sentences(text)
-    if not sentences:
-        return np.zeros((0, len(model.rubric.factors)))
-    tokens = [model.tokens(s.text) for s in sentences]
-    scores, _ = model.sentence_scores(model.vectorizer_.transform(tokens))
-    return scores
 
 
 # ---------------------------------------------------------------- baselines

@@ -13,7 +13,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from models.engine import CoverageModel
 from models.errors import RubricateError
-from models.evaluate import agreement_objective, essay_sentence_scores, levels_from_scores, threshold_grid
+from models.evaluate import agreement_objective, levels_from_scores, threshold_grid
 from models.rubric import Scoring
 from models.store import Store, StoredEssay
 
@@ -115,7 +115,7 @@ def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recali
     factor_ids = model.rubric.factor_ids
     if len(checked) < 3:
         raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least 3 essays; {len(checked)} reviewed so far.")
-    scores = [essay_sentence_scores(model, e.text) for e in checked]
+    scores = [reading.scores for reading in model.read_essays([e.text for e in checked])]
     truth = np.array([[e.final_levels(factor_ids)[f] for f in factor_ids] for e in checked])
     grid = threshold_grid(model.scoring)
 

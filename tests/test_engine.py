@@ -65,6 +65,41 @@ def test_strong_devset_essay_covers_all_five_factors_and_marks_high(model):
     assert report.mark_20 >= 14
 
 
+def test_headings_term_lists_and_bare_timeline_entries_make_no_point(model):
+    notes = (
+        "Key factors: General Secretary, Lenin's Testament, luck, alliances (troika / triumvirate).\n"
+        "Key words: patronage, Comrade Card-Index, grey blur, Bonaparte, Lenin Enrolment.\n"
+        "1922 - General Secretary, Orgburo, Politburo\n"
+        "1926 - United Opposition (Trotsky, Zinoviev, Kamenev)\n"
+        "1928-29 - Bukharin, the Right, NEP\n"
+    )
+    report = model.score(notes)
+    assert all(level == 0 for level in levels(report).values()), levels(report)
+    assert any("makes no point" in w for w in report.warnings), report.warnings
+
+
+def test_a_note_that_relates_people_still_makes_its_point(model):
+    found = levels(model.score("1923-25: a triumvirate with Zinoviev and Kamenev against Trotsky, to keep him out of power."))
+    assert found["alliances"] >= MENTIONED
+
+
+def test_a_sentence_listing_the_factors_makes_none_of_their_points(model):
+    text = "Luck, alliances, the testament, the grey blur and Trotsky's weaknesses were all factors and they link together."
+    assert all(level == 0 for level in levels(model.score(text)).values())
+
+
+def test_a_pronoun_carries_the_factor_named_just_before(model):
+    referring = "Trotsky contributed to his own defeat. His arrogance alienated the colleagues whose votes he needed."
+    assert levels(model.score(referring))["trotsky_weaknesses"] >= MENTIONED
+    alone = "His arrogance alienated the colleagues whose votes he needed."
+    assert levels(model.score(alone))["trotsky_weaknesses"] == 0
+
+
+def test_naming_trotsky_beside_a_word_no_cue_uses_is_not_a_weakness(model):
+    text = "In the Civil War Stalin defended Tsaritsyn in 1918, although he argued a lot with Trotsky there."
+    assert levels(model.score(text))["trotsky_weaknesses"] == 0
+
+
 # ---------------------------------------------------------------- report contract
 CONTRACT_ESSAYS = ("testament_only", "general_secretary_paraphrase", "purges_other_question", "key_terms_list")
 
