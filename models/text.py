@@ -208,12 +208,35 @@ def word_spans(text: str) -> Words:
     return Words(found, [m.start() for m in matches], [m.end() for m in matches])
 
 
+# Irregular verb forms to their base, since the stemmer cannot ("ran" ~ "run", "chose" ~ "choose").
+# Forms that are also common nouns or adjectives here ("left", "bore", "lay", "found") are left alone.
+_IRREGULAR_VERBS = {
+    form: base
+    for base, forms in {
+        "begin": "began begun", "beat": "beaten", "bring": "brought", "build": "built", "buy": "bought",
+        "catch": "caught", "choose": "chose chosen", "come": "came", "deal": "dealt", "draw": "drew drawn",
+        "drive": "drove driven", "fall": "fell fallen", "fight": "fought", "flee": "fled", "forbid": "forbade forbidden",
+        "forget": "forgot forgotten", "give": "gave given", "get": "got gotten", "go": "went gone", "grow": "grew grown",
+        "hide": "hid hidden", "hold": "held", "keep": "kept", "know": "knew known", "lead": "led", "lend": "lent",
+        "lose": "lost", "make": "made", "mean": "meant", "meet": "met", "overcome": "overcame", "overthrow": "overthrew overthrown",
+        "overtake": "overtook overtaken", "pay": "paid", "rise": "rose risen", "run": "ran", "say": "said", "see": "saw seen",
+        "seek": "sought", "sell": "sold", "send": "sent", "shake": "shook shaken", "shoot": "shot", "speak": "spoke spoken",
+        "spend": "spent", "stand": "stood", "steal": "stole stolen", "strike": "struck stricken", "swear": "swore sworn",
+        "sweep": "swept", "take": "took taken", "teach": "taught", "tell": "told", "think": "thought", "throw": "threw thrown",
+        "understand": "understood", "uphold": "upheld", "win": "won", "withdraw": "withdrew withdrawn", "write": "wrote written",
+        "feel": "felt", "sit": "sat", "stick": "stuck", "tear": "tore torn", "wear": "wore worn", "forgive": "forgave forgiven",
+    }.items()
+    for form in forms.split()
+}
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball stem of one lower-cased word; cached because essays repeat their words."""
+    """Snowball stem of one lower-cased word (irregular verb forms first to their base); cached because essays repeat their words."""
     if word.endswith("'s"):
         word = word[:-2]
-    return _STEMMER.stem(word.replace("'", ""))
+    word = word.replace("'", "")
+    return _STEMMER.stem(_IRREGULAR_VERBS.get(word, word))
 
 
 def content_stems(text: str) -> list[str]:
