@@ -164,6 +164,7 @@ def command_evaluate(args) -> int:
     if args.tune:
         print(f"\nThresholds tuned on all {len(data)} essays (copy into the rubric's `scoring`):")
         print(f"  point_threshold: {tuned.point_threshold}\n  developed_threshold: {tuned.developed_threshold}")
+        print(f"  marking_curve: {tuned.marking_curve}  (least mean absolute error against the labelled marks)")
     return 0
 
 

@@ -219,8 +219,22 @@ def description_baseline(model: CoverageModel, data: list[LabelledEssay],
     return agreement(name, rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
 
 
+MARKING_CURVES = tuple(round(x, 2) for x in np.arange(0.5, 1.21, 0.05))
+
+
+def tune_marking_curve(rubric: Rubric, levels: list[dict[str, int]], data: list[LabelledEssay]) -> float:
+    """The mark_20 curve with the least mean absolute error against the labelled marks, from the given levels."""
+    marks = np.array([e.mark for e in data])
+    def error(curve: float) -> float:
+        return float(np.mean(np.abs(np.array([_mark(rubric, lv, curve) for lv in levels]) - marks)))
+    return min(MARKING_CURVES, key=lambda c: (error(c), abs(c - rubric.scoring.marking_curve)))
+
+
 def evaluate_all(model: CoverageModel, data: list[LabelledEssay]) -> tuple[list[Agreement], Scoring]:
-    engine, _, tuned = cross_validate_engine(model, data)
+    """The engine (leave-one-out) and both baselines; plus the scoring tuned on all essays: thresholds, and
+    the marking curve fitted to the held-out levels (so the curve never sees levels fitted on its own essay)."""
+    engine, held_out_levels, tuned = cross_validate_engine(model, data)
+    tuned = replace(tuned, marking_curve=tune_marking_curve(model.rubric, held_out_levels, data))
     return [engine, keyword_baseline(model, data), description_baseline(model, data)], tuned
 
 

@@ -90,3 +90,17 @@ def test_on_the_held_out_essays_the_engine_beats_both_baselines():
         assert engine.macro["f1"] > baseline.macro["f1"]
         assert engine.macro["kappa"] > baseline.macro["kappa"]
         assert engine.mark_r > baseline.mark_r
+
+
+def test_the_marking_curve_is_tuned_to_the_labelled_marks():
+    """Marks made with curve 0.8 from known levels: tuning finds 0.8, so `evaluate --tune` recommends the curve the labels imply."""
+    from models.engine import load_model
+    from models.evaluate import LabelledEssay, tune_marking_curve
+
+    rubric = load_model().rubric
+    patterns = [(0, 0, 0, 0, 1), (1, 0, 0, 0, 0), (1, 1, 0, 0, 0), (2, 1, 1, 0, 0), (2, 2, 1, 1, 0), (2, 2, 2, 1, 1), (2, 2, 2, 2, 2)]
+    levels = [dict(zip(rubric.factor_ids, p)) for p in patterns]
+    total = sum(f.weight for f in rubric.factors)
+    data = [LabelledEssay(f"e{i}", "", lv, round(20 * (sum(f.weight * lv[f.id] / 2 for f in rubric.factors) / total) ** 0.8))
+            for i, lv in enumerate(levels)]
+    assert tune_marking_curve(rubric, levels, data) == 0.8
