@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import chain, islice
 
-from models.engine import CoverageModel
+from models.engine import CoverageModel, keep_for_process
 from models.reader import EssayInput
 
 CHUNK_SIZE = 256  # essays per vectorizer call: large enough to amortise it, small enough to stream
@@ -124,6 +124,7 @@ def _start_worker(model: CoverageModel) -> None:
     """
     global _worker_model
     _worker_model = model
+    keep_for_process()
 
 
 def _mark_chunk_in_worker(chunk: list[EssayInput]) -> list[dict]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, repeat
 
 import numpy as np
 
@@ -70,7 +70,7 @@ class _Words:
 def _normalised_words(text: str | Words) -> tuple[Words, list[str]]:
     """Words of `text` (or already found) and their normalised forms; "Lenin’s", "Lenin's" and "LENINS" are one word."""
     found = text if isinstance(text, Words) else word_spans(text)
-    return found, [w.replace("'", "") if "'" in w else w for w in found.words]
+    return found, list(map(str.replace, found.words, repeat("'"), repeat("")))
 
 
 def _read_words(text: str, min_run_words: int) -> _Words:
@@ -156,7 +156,9 @@ class ReferenceIndex:
         if total < n:
             return CopyCheck()
         # Words the references never use get ids of their own (negative), so no window with one matches.
-        ids = np.array([self.vocabulary_.get(w, -1 - i) for i, w in enumerate(normalised)], dtype=np.int64)
+        ids = np.array(list(map(self.vocabulary_.get, normalised, repeat(-1))), dtype=np.int64)
+        unknown = np.flatnonzero(ids < 0)
+        ids[unknown] = -1 - unknown
         keys = _window_keys(ids, n)
         where = np.minimum(np.searchsorted(self.keys_, keys), max(len(self.keys_) - 1, 0))
         present = (self.keys_[where] == keys) if len(self.keys_) else np.zeros(len(keys), dtype=bool)

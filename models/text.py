@@ -67,21 +67,24 @@ _NOT_PAST = frozenset("red bed seed speed creed greed indeed hundred sacred nake
 
 def is_statement(text: str) -> bool:
     """True when a sentence asserts or relates something; a heading, a list of terms or a bare date entry does not."""
-    text = _unify_apostrophes(text)
+    found = word_spans(text)
+    return words_make_statement(text, found.words, found.starts, found.ends, 0)
+
+
+def words_make_statement(text: str, lowered: list[str], starts: list[int], ends: list[int], sentence_start: int) -> bool:
+    """`is_statement` for a sentence whose words (lower-cased, with their spans in `text`) are already found."""
     previous, previous_is_name = "", False
-    for match in WORD_PATTERN.finditer(text):
-        raw = match.group()
-        word = raw.lower()
-        is_name = raw[0].isupper() and match.start() > 0  # "the Left", "United Opposition": names, not verbs
+    for word, start, end in zip(lowered, starts, ends):
+        capitalised = text[start].isupper()
+        is_name = capitalised and start > sentence_start  # "the Left", "United Opposition": names, not verbs
         if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
             return True
-        if len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST and not is_name:
+        if not is_name and len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST:
             return True
-        has_subject = previous in _SUBJECTS or previous_is_name
-        ends_heading = text[match.end() : match.end() + 1] in (":", "")  # "Key words:" is a heading
-        if has_subject and not is_name and not ends_heading and len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        if (previous in _SUBJECTS or previous_is_name) and not is_name and len(word) > 2 and word.endswith("s") \
+                and not word.endswith(("ss", "us", "is")) and text[end : end + 1] not in (":", ""):  # "Key words:" is a heading
             return True
-        previous, previous_is_name = word, raw[0].isupper()
+        previous, previous_is_name = word, capitalised
     return False
 
 
