@@ -44,6 +44,7 @@ STOP_WORDS = frozenset(
     importance factor factors really quite many much lot lots thing things way ways one two first second third
     another however therefore thus though
     make made makes making happen happened happens happening play played plays part big key main
+    use used uses using write wrote written writes writing
     """.split()
 )
 

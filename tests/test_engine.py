@@ -83,6 +83,15 @@ def test_a_note_that_relates_people_still_makes_its_point(model):
     assert found["alliances"] >= MENTIONED
 
 
+def test_naming_an_example_is_not_explaining_it(model):
+    naming = ("The triumvirate was an alliance. The United Opposition was in 1926. "
+              "Stalin used alliances. Comrade Card-Index was his nickname.")
+    found = levels(model.score(naming))
+    assert found["alliances"] == 0 and found["general_secretary"] == 0, found
+    explaining = "In 1923 Stalin formed a triumvirate with Zinoviev and Kamenev to keep Trotsky out of power."
+    assert levels(model.score(explaining))["alliances"] >= MENTIONED
+
+
 def test_a_sentence_listing_the_factors_makes_none_of_their_points(model):
     text = "Luck, alliances, the testament, the grey blur and Trotsky's weaknesses were all factors and they link together."
     assert all(level == 0 for level in levels(model.score(text)).values())
