@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ESSAYS = FIXTURES / "essays"
 RUBRICS = FIXTURES / "rubrics"
 DEVSET = REPO / "data" / "devset"
-HELDOUT = REPO / "data" / "heldout"  # written blind to the engine; scored as shipped, never tuned on
+HELDOUT = REPO / "data" / "heldout"  # written blind to the engine; scored as shipped, thresholds never tuned on it
 
 
 @pytest.fixture(scope="session")
