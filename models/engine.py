@@ -257,7 +257,7 @@ class CoverageModel:
             scores, closest = self.sentence_scores(matrix, off_topic, named_for_point, referred)
             # A heading, a list of terms or a bare date entry states nothing, so it makes no point
             # (checked only where a sentence scored: most sentences of most essays score nothing).
-            for r in np.flatnonzero(scores.max(axis=1) > 0):
+            for r in np.flatnonzero(scores.max(axis=1) > 0) if self.scoring.statements_only else ():
                 essay, w, sentence, a, b = located[r]
                 if not words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start):
                     scores[r, :] = 0.0

@@ -28,7 +28,7 @@ from sklearn.preprocessing import normalize
 from models.corpus import Corpus, ReferenceEssay
 from models.engine import CoverageModel
 from models.errors import RubricateError
-from models.rubric import CopySettings, Factor, Rubric
+from models.rubric import CopySettings, Factor, Rubric, Scoring
 from models.text import STOP_WORDS, split_sentences, words
 
 COLUMNS = ("answer_id", "question_id", "question", "reference_answer", "student_answer", "score_grader1", "score_grader2", "score_avg")
@@ -150,6 +150,8 @@ def question_model(question_id: str, question: str, reference: str) -> CoverageM
         common_words=tuple(dict.fromkeys(w for w in words(question) if w not in STOP_WORDS)),
         # Students never saw the reference answer, so an answer that matches it is not copied.
         copy=CopySettings(credit_copied=True),
+        # A short answer is often a phrase ("the number of elements"), not a sentence.
+        scoring=Scoring(statements_only=False),
     )
     corpus = Corpus(source, (ReferenceEssay("reference", "Instructor's reference answer", str(source), reference),))
     return CoverageModel(rubric, corpus).fit()

@@ -20,7 +20,8 @@ RUBRIC_FIELDS = {"id", "question", "corpus", "scoring", "synonyms", "names", "co
 REQUIRED_RUBRIC_FIELDS = {"id", "question", "corpus", "factors"}
 FACTOR_FIELDS = {"id", "name", "description", "cues", "terms", "details", "guidance", "weight"}
 REQUIRED_FACTOR_FIELDS = {"id", "name", "description", "cues", "guidance"}
-SCORING_FIELDS = {"point_threshold", "developed_threshold", "term_boost", "name_weight", "marking_curve", "off_question_coverage"}
+SCORING_FIELDS = {"point_threshold", "developed_threshold", "term_boost", "name_weight", "marking_curve", "off_question_coverage",
+                  "statements_only"}
 COPY_FIELDS = {"min_run_words", "flag_share", "credit_copied"}
 
 
@@ -34,6 +35,7 @@ class Scoring:
     name_weight: float = 0.35  # people's names count this much: naming Trotsky is not a point
     marking_curve: float = 0.6  # mark_20 = 20 * (coverage / 100) ** marking_curve
     off_question_coverage: float = 15.0  # below this coverage, check whether the essay is on the question
+    statements_only: bool = True  # a point must be a statement (not a heading or a list); off for short answers
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,15 @@ def parse_rubric(data: object, path: Path, content_hash: str = "") -> Rubric:
             raise RubricateError(f"Rubric {where}, factor {index} ('{factor.id}'): field 'id' repeats an earlier factor's id; ids must be unique.")
         seen.add(factor.id)
         factors.append(factor)
-    scoring = Scoring(**_numbers(data.get("scoring") or {}, SCORING_FIELDS, f"Rubric {where}, field 'scoring'"))
+    scoring_data = data.get("scoring") or {}
+    statements_only = True
+    if isinstance(scoring_data, dict):  # anything else is reported by _numbers below
+        scoring_data = dict(scoring_data)
+        statements_only = scoring_data.pop("statements_only", True)
+    if not isinstance(statements_only, bool):
+        raise RubricateError(f"Rubric {where}, field 'scoring.statements_only': must be true or false, not {statements_only!r}.")
+    scoring = Scoring(**_numbers(scoring_data, SCORING_FIELDS - {"statements_only"}, f"Rubric {where}, field 'scoring'"),
+                      statements_only=statements_only)
     copy_data = data.get("copy") or {}
     _check_fields(copy_data, COPY_FIELDS, set(), f"Rubric {where}, field 'copy'")
     copy = CopySettings(

@@ -43,8 +43,6 @@ STOP_WORDS = frozenset(
     essay reason reasons also firstly secondly thirdly finally conclusion think believe opinion important
     importance factor factors really quite many much lot lots thing things way ways one two first second third
     another however therefore thus though
-    make made makes making happen happened happens happening play played plays part big key main
-    use used uses using write wrote written writes writing
     """.split()
 )
 

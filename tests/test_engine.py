@@ -78,6 +78,15 @@ def test_headings_term_lists_and_bare_timeline_entries_make_no_point(model):
     assert any("makes no point" in w for w in report.warnings), report.warnings
 
 
+def test_a_rubric_for_short_answers_lets_a_phrase_make_its_point(model):
+    from dataclasses import replace
+
+    phrase = "Key points: appointing loyal supporters to important posts, removing opponents, choosing the congress delegates"
+    assert levels(model.score(phrase))["general_secretary"] == 0
+    short_answers = model.with_scoring(replace(model.scoring, statements_only=False))
+    assert levels(short_answers.score(phrase))["general_secretary"] >= MENTIONED
+
+
 def test_a_note_that_relates_people_still_makes_its_point(model):
     found = levels(model.score("1923-25: a triumvirate with Zinoviev and Kamenev against Trotsky, to keep him out of power."))
     assert found["alliances"] >= MENTIONED

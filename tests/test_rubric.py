@@ -101,3 +101,19 @@ def test_rubric_that_is_not_utf8_asks_for_utf8(tmp_path):
 def test_missing_rubric_file_is_named(tmp_path):
     message = refused(tmp_path / "no_such_rubric.yaml")
     assert "not found" in message
+
+
+def test_statements_only_is_on_unless_the_rubric_turns_it_off(tmp_path):
+    assert load_rubric(RUBRICS / "valid_minimal.yaml").scoring.statements_only is True
+    text = (RUBRICS / "valid_minimal.yaml").read_text(encoding="utf-8")
+    off = tmp_path / "short_answers.yaml"
+    off.write_text(text.replace("factors:", "scoring:\n  statements_only: false\nfactors:", 1), encoding="utf-8")
+    assert load_rubric(off).scoring.statements_only is False
+
+
+def test_statements_only_that_is_not_true_or_false_names_the_field(tmp_path):
+    text = (RUBRICS / "valid_minimal.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("factors:", "scoring:\n  statements_only: sometimes\nfactors:", 1), encoding="utf-8")
+    message = refused(broken)
+    assert "scoring.statements_only" in message and "true or false" in message
