@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from models.copying import ReferenceIndex, copied_sentence_mask
@@ -101,6 +101,8 @@ class CoverageModel:
         for factor in rubric.factors:
             rubric_texts += [factor.name, factor.description, factor.guidance, *factor.cues, *factor.terms, *factor.details]
         known = {w for text in rubric_texts + [t for _, t in reference_sentences] for w in words(text)}
+        # Everyday English words are never "misspellings" of a rubric word ("still" is not "skill").
+        known |= STOP_WORDS | ENGLISH_STOP_WORDS
         self.speller_ = Speller(known | set(rubric.synonyms.values()), rubric.synonyms)
         # Synonyms join at the stem, so every form of "haughty" counts as "arrogant".
         self.synonym_stems_ = {stem(variant): stem(canonical) for variant, canonical in rubric.synonyms.items()}

@@ -106,6 +106,7 @@ def _get_feedback(page, text: str) -> None:
     box = page.locator("textarea")
     box.fill(text)
     box.press("Control+Enter")  # commit the text to the app before the click
+    _wait_until_idle(page)  # a click that lands while that rerun is under way can be lost
     page.get_by_role("button", name="Get feedback").click()
     expect(page.locator(".rb-essay")).to_be_visible()
 

@@ -101,6 +101,12 @@ def test_naming_an_example_is_not_explaining_it(model):
     assert levels(model.score(explaining))["alliances"] >= MENTIONED
 
 
+def test_everyday_words_are_never_corrected_into_rubric_words(model):
+    tokens = model.tokens("Zinoviev and Kamenev, still needing Stalin", bigrams=False)
+    assert "still" in tokens and "skill" not in tokens
+    assert model.speller_.correct("arrogent") == "arrogant"  # a real misspelling is still corrected
+
+
 def test_a_sentence_listing_the_factors_makes_none_of_their_points(model):
     text = "Luck, alliances, the testament, the grey blur and Trotsky's weaknesses were all factors and they link together."
     assert all(level == 0 for level in levels(model.score(text)).values())
