@@ -244,10 +244,10 @@ class CoverageModel:
         """Each essay's sentences and their final point scores (what levels and evidence are made from)."""
         split = [split_sentences(essay) for essay in essays]
         found = [word_spans(essay) for essay in essays]  # one pass per essay serves tokens, copy check and warnings
-        # Each sentence of the batch with its essay and the index range of its words there.
-        located = [(essay, essay_words, sentence, *_word_range(essay_words, sentence.start, sentence.end))
-                   for essay, essay_words, sentences in zip(essays, found, split) for sentence in sentences]
-        sentence_words = [essay_words.words[a:b] for _, essay_words, _, a, b in located]
+        # Each sentence of the batch: its essay's number, the essay, its words, the sentence and its words' index range.
+        located = [(number, essay, essay_words, sentence, *_word_range(essay_words, sentence.start, sentence.end))
+                   for number, (essay, essay_words, sentences) in enumerate(zip(essays, found, split)) for sentence in sentences]
+        sentence_words = [essay_words.words[a:b] for _, _, essay_words, _, a, b in located]
         token_lists = [self.tokens_of_words(w) for w in sentence_words]
         n_factors = len(self.rubric.factors)
         if token_lists:
@@ -260,7 +260,7 @@ class CoverageModel:
             # A heading, a list of terms or a bare date entry states nothing, so it makes no point
             # (checked only where a sentence scored: most sentences of most essays score nothing).
             for r in np.flatnonzero(scores.max(axis=1) > 0) if self.scoring.statements_only else ():
-                essay, w, sentence, a, b = located[r]
+                _, essay, w, sentence, a, b = located[r]
                 if not words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start):
                     scores[r, :] = 0.0
             # "Luck, alliances and the testament were all factors" lists factors; it explains none of them.
@@ -402,7 +402,7 @@ ENUMERATION_FACTORS = 3  # a sentence naming this many factors lists them rather
 
 
 def _in_context(named: np.ndarray, located: list[tuple], sentence_words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Naming read in context, for a batch's sentences in order (`located`: essay, words, sentence, ...).
+    """Naming read in context, for a batch's sentences in order (`located`: essay number, essay, words, sentence, ...).
 
     Returns (named, referred): naming is ignored in a sentence that names several factors
     ("luck, alliances and the testament were all factors" is a list, not a point), and the
@@ -414,10 +414,10 @@ def _in_context(named: np.ndarray, located: list[tuple], sentence_words: list[li
     named[named_count >= ENUMERATION_FACTORS, :] = 0.0
     referred = np.zeros_like(named)
     for first in np.flatnonzero(named_count == 1):
-        essay = located[first][0]
+        number, essay = located[first][:2]
         r = first + 1
-        while (r < len(located) and located[r][0] is essay and named_count[r] == 0
-               and "\n" not in essay[located[r - 1][2].end : located[r][2].start]
+        while (r < len(located) and located[r][0] == number and named_count[r] == 0
+               and "\n" not in essay[located[r - 1][3].end : located[r][3].start]
                and not _REFERRING_WORDS.isdisjoint(sentence_words[r])):
             referred[r] = named[first]
             r += 1

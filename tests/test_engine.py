@@ -191,6 +191,13 @@ def test_scoring_one_essay_and_a_batch_agree(model, essay):
         assert json.dumps(report.to_dict(), sort_keys=True) == json.dumps(model.score(text).to_dict(), sort_keys=True)
 
 
+def test_the_same_essay_twice_in_a_batch_is_marked_as_if_alone(model):
+    """A pronoun at the start of the second copy must not refer back into the first copy."""
+    essay = "He was proud and aloof and looked down on the others. In the end Trotsky lost."
+    alone = model.score(essay).to_dict()
+    assert [r.to_dict() for r in model.score_many([essay, essay])] == [alone, alone]
+
+
 def test_empty_batch_gives_no_reports(model):
     assert model.score_many([]) == []
 
