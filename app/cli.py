@@ -2,7 +2,7 @@
 
     python -m app.cli score [--rubric R] [--format text|json] FILE|-
     python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv INPUT...
-    python -m app.cli evaluate [--rubric R] [--data DIR] [--tune] | --session NAME [--recalibrate]
+    python -m app.cli evaluate [--rubric R] [--data DIR [DIR ...]] [--tune] [--held-out] | --session NAME [--recalibrate]
     python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx
     python -m app.cli bench [--essays N] | bench-external --data mohler.csv
 """
@@ -143,22 +143,24 @@ def _row_writer(handle, out: Path, factor_ids: list[str]):
 
 # ---------------------------------------------------------------- evaluate
 def command_evaluate(args) -> int:
-    from models.evaluate import DEFAULT_DEVSET, evaluate_all, format_agreement_table, load_labelled_set
+    from models.evaluate import DEFAULT_CALIBRATION, evaluate_all, format_agreement_table, load_labelled_sets
 
     model = _model(args)
     if args.session:
         return _evaluate_session(args, model)
-    data = load_labelled_set(args.data or DEFAULT_DEVSET, model.rubric.factor_ids)
+    folders = args.data or DEFAULT_CALIBRATION
+    named = " + ".join(str(folder) for folder in folders)
+    data = load_labelled_sets(folders, model.rubric.factor_ids)
     if args.held_out:
         from models.evaluate import evaluate_held_out
 
-        results = evaluate_held_out(model, data, load_labelled_set(DEFAULT_DEVSET, model.rubric.factor_ids))
-        print(f"Agreement with human labels on {len(data)} held-out essays ({args.data}); nothing is tuned on them: "
-              "Rubricate uses the rubric's thresholds, baseline (b) a threshold tuned on the devset.\n")
+        results = evaluate_held_out(model, data, load_labelled_sets(DEFAULT_CALIBRATION, model.rubric.factor_ids))
+        print(f"Agreement with human labels on {len(data)} held-out essays ({named}); nothing is tuned on them: "
+              "Rubricate uses the rubric's thresholds, baseline (b) a threshold tuned on the calibration essays.\n")
         print(format_agreement_table(results, model.rubric.factor_ids))
         return 0
     results, tuned = evaluate_all(model, data)
-    print(f"Agreement with human labels on {len(data)} essays ({args.data or DEFAULT_DEVSET}); "
+    print(f"Agreement with human labels on {len(data)} essays ({named}); "
           "Rubricate's thresholds and baseline (b)'s threshold are tuned leave-one-essay-out.\n")
     print(format_agreement_table(results, model.rubric.factor_ids))
     if args.tune:
@@ -259,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="agreement with human labels",
                                    description="Precision, recall, F1, kappa and mark r against labels, with two baselines.")
-    evaluate.add_argument("--data", help="labelled set: essays/*.txt + labels.csv (default: data/devset)")
+    evaluate.add_argument("--data", nargs="+", metavar="DIR",
+                          help="labelled sets, each essays/*.txt + labels.csv, read as one (default: data/devset data/heldout, "
+                               "the calibration essays)")
     evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
     evaluate.add_argument("--held-out", action="store_true",
                           help="the set was never used for tuning: score it as shipped (no cross-validation)")

@@ -20,7 +20,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ESSAYS = FIXTURES / "essays"
 RUBRICS = FIXTURES / "rubrics"
 DEVSET = REPO / "data" / "devset"
-HELDOUT = REPO / "data" / "heldout"  # written blind to the engine; scored as shipped, thresholds never tuned on it
+HELDOUT = REPO / "data" / "heldout"  # written blind to the engine; now calibration essays beside the devset
+BLIND = REPO / "data" / "blind"  # written blind to the engine; read for error analysis, never tuned on
 
 
 @pytest.fixture(scope="session")
