@@ -12,10 +12,9 @@ comparison, so "General Secretary" in a list, or "Trotsky" as a name, earns noth
 from __future__ import annotations
 
 import gc
-import math
 from bisect import bisect_left
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

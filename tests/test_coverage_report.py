@@ -5,7 +5,6 @@ import pytest
 
 from models.coverage_report import MIN_GAP_WORDS, WEAK_SUPPORT_SENTENCES, batch_coverage, corpus_support
 from models.engine import load_model
-from models.text import split_sentences
 
 
 @pytest.fixture(scope="module")
