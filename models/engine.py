@@ -254,8 +254,8 @@ class CoverageModel:
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
             named = self._names_factors(matrix)
-            named_for_point, referred = _in_context(named, located, sentence_words)
-            scores, closest = self.sentence_scores(matrix, off_topic, named_for_point, referred)
+            referred = _referred(named, located, sentence_words)
+            scores, closest = self.sentence_scores(matrix, off_topic, named, referred)
             # A heading, a list of terms or a bare date entry states nothing, so it makes no point
             # (checked only where a sentence scored: most sentences of most essays score nothing).
             for r in np.flatnonzero(scores.max(axis=1) > 0) if self.scoring.statements_only else ():
@@ -400,17 +400,13 @@ _REFERRING_WORDS = frozenset("he his him she her it its they their them this the
 ENUMERATION_FACTORS = 3  # a sentence naming this many factors lists them rather than making any one's point
 
 
-def _in_context(named: np.ndarray, located: list[tuple], sentence_words: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Naming read in context, for a batch's sentences in order (`located`: essay number, essay, words, sentence, ...).
+def _referred(named: np.ndarray, located: list[tuple], sentence_words: list[list[str]]) -> np.ndarray:
+    """Sentence x factor: 1 where a sentence refers back by pronoun ("His arrogance alienated colleagues")
+    to the one factor named by an earlier sentence of the same paragraph, with none named in between.
 
-    Returns (named, referred): naming is ignored in a sentence that names several factors
-    ("luck, alliances and the testament were all factors" is a list, not a point), and the
-    sentences that follow one naming a single factor, in the same paragraph, and refer back by
-    pronoun ("His arrogance alienated colleagues") are marked as referring to that factor.
+    `located`: the batch's sentences in order, each (essay number, essay, words, sentence, ...).
     """
-    named = named.copy()
     named_count = named.sum(axis=1)
-    named[named_count >= ENUMERATION_FACTORS, :] = 0.0
     referred = np.zeros_like(named)
     for first in np.flatnonzero(named_count == 1):
         number, essay = located[first][:2]
@@ -420,7 +416,7 @@ def _in_context(named: np.ndarray, located: list[tuple], sentence_words: list[li
                and not _REFERRING_WORDS.isdisjoint(sentence_words[r])):
             referred[r] = named[first]
             r += 1
-    return named, referred
+    return referred
 
 
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:
