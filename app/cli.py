@@ -3,6 +3,7 @@
     python -m app.cli score [--rubric R] [--format text|json] FILE|-
     python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv INPUT...
     python -m app.cli evaluate [--rubric R] [--data DIR [DIR ...]] [--tune] [--held-out] | --session NAME [--recalibrate]
+    python -m app.cli train [--rubric R] [--data DIR [DIR ...]] [--out MODEL.npz] | probe [--data DIR [DIR ...]]
     python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx
     python -m app.cli bench [--essays N] | bench-external --data mohler.csv
 """
@@ -143,30 +144,93 @@ def _row_writer(handle, out: Path, factor_ids: list[str]):
 
 # ---------------------------------------------------------------- evaluate
 def command_evaluate(args) -> int:
-    from models.evaluate import DEFAULT_CALIBRATION, evaluate_all, format_agreement_table, load_labelled_sets
+    from models.evaluate import (DEFAULT_CALIBRATION, DEFAULT_TRAINING, evaluate_all, format_agreement_table,
+                                 load_labelled_sets)
 
     model = _model(args)
     if args.session:
         return _evaluate_session(args, model)
-    folders = args.data or DEFAULT_CALIBRATION
-    named = " + ".join(str(folder) for folder in folders)
-    data = load_labelled_sets(folders, model.rubric.factor_ids)
+    factor_ids = model.rubric.factor_ids
     if args.held_out:
         from models.evaluate import evaluate_held_out
 
-        results = evaluate_held_out(model, data, load_labelled_sets(DEFAULT_CALIBRATION, model.rubric.factor_ids))
-        print(f"Agreement with human labels on {len(data)} held-out essays ({named}); nothing is tuned on them: "
-              "Rubricate uses the rubric's thresholds, baseline (b) a threshold tuned on the calibration essays.\n")
-        print(format_agreement_table(results, model.rubric.factor_ids))
+        folders = args.data or DEFAULT_CALIBRATION
+        data = load_labelled_sets(folders, factor_ids)
+        calibration = load_labelled_sets([f for f in DEFAULT_TRAINING if Path(f).is_dir()], factor_ids)
+        print(f"Agreement with human labels on {len(data)} held-out essays ({_named(folders)}); nothing is tuned on them: "
+              "Rubricate as shipped, baseline (b) with a threshold tuned on the training essays.\n")
+        print(format_agreement_table(evaluate_held_out(model, data, calibration), factor_ids))
         return 0
-    results, tuned = evaluate_all(model, data)
-    print(f"Agreement with human labels on {len(data)} essays ({named}); "
-          "Rubricate's thresholds and baseline (b)'s threshold are tuned leave-one-essay-out.\n")
-    print(format_agreement_table(results, model.rubric.factor_ids))
     if args.tune:
-        print(f"\nThresholds tuned on all {len(data)} essays (copy into the rubric's `scoring`):")
+        folders = args.data or DEFAULT_CALIBRATION
+        results, tuned = evaluate_all(model.without_judge(), load_labelled_sets(folders, factor_ids))
+        print(f"The similarity rules on {_named(folders)}: thresholds and baseline (b)'s threshold tuned leave-one-essay-out.\n")
+        print(format_agreement_table(results, factor_ids))
+        print(f"\nThresholds tuned on all of them (copy into the rubric's `scoring`; they apply where no judge is trained):")
         print(f"  point_threshold: {tuned.point_threshold}\n  developed_threshold: {tuned.developed_threshold}")
         print(f"  marking_curve: {tuned.marking_curve}  (least mean absolute error against the labelled marks)")
+        return 0
+    from models.evaluate import cross_validate_judge, description_baseline, evaluate_shipped, keyword_baseline, keyword_list_baseline
+
+    folders = args.data or [f for f in DEFAULT_TRAINING if Path(f).is_dir()]
+    data = load_labelled_sets(folders, factor_ids)
+    judged, evidence, per_set = cross_validate_judge(model, data)
+    results = [judged, evaluate_shipped(model.without_judge(), data, "Similarity rules alone (as shipped; calibrated on devset + heldout)"),
+               keyword_baseline(model, data), description_baseline(model, data)]
+    results += [r for r in [keyword_list_baseline(model, data)] if r]
+    print(f"Agreement with human labels on {len(data)} essays ({_named(folders)}). The learned judge is trained and scored "
+          "in 5 folds by essay (each essay judged by a judge that never saw it); baseline (b)'s threshold leave-one-out.\n")
+    print(format_agreement_table(results, factor_ids))
+    print(f"\nEvidence: sentences the judge credits with a point against the annotated point sentences "
+          f"({evidence.sentences} sentences): precision {evidence.precision:.2f}, recall {evidence.recall:.2f}, F1 {evidence.f1:.2f}")
+    print("\nThe learned judge (cross-validated) on each set:\n\n| set | essays | presence F1 | level kappa (QWK) | mark r |\n|---|---|---|---|---|")
+    for result in per_set:
+        count = sum(1 for e in data if e.id.split("/")[0] == result.system)
+        print(f"| {result.system} | {count} | {result.macro['f1']:.2f} | {result.macro['kappa']:.2f} | {result.mark_r:.2f} |")
+    return 0
+
+
+def _named(folders) -> str:
+    return " + ".join(Path(f).name for f in folders)
+
+
+def command_probe(args) -> int:
+    from models.evaluate import DEFAULT_TRAINING, load_labelled_sets
+    from models.probe import ProbeResult, load_probes, run_probe
+
+    model = _model(args)
+    folders = args.data or [f for f in DEFAULT_TRAINING if Path(f).is_dir()]
+    essays = [e.text for e in load_labelled_sets(folders, model.rubric.factor_ids)]
+    result = run_probe(model, essays, load_probes(model.rubric.id))
+    print(f"Probe on {len(essays)} essays ({_named(folders)}): for each factor an essay scores 0 on, one sentence is added.\n")
+    print("| factor | point added: lifted | name only added: lifted |\n|---|---|---|")
+    for f in model.rubric.factor_ids:
+        (r, rt), (g, gt) = result.responsive[f], result.gaming[f]
+        print(f"| {f} | {r}/{rt} ({r / max(rt, 1):.0%}) | {g}/{gt} ({g / max(gt, 1):.0%}) |")
+    print(f"| all | responsive {ProbeResult.rate(result.responsive):.1%} | gaming {ProbeResult.rate(result.gaming):.1%} |")
+    return 0
+
+
+def command_train(args) -> int:
+    """Fits the learned judge on annotated sets and writes it beside the rubric (.npz, no pickle)."""
+    from models.engine import judge_path
+    from models.evaluate import DEFAULT_TRAINING, load_labelled_sets
+    from models.training import fit_judge, training_record
+
+    from models.engine import load_model
+
+    model = load_model(args.rubric, judged=False)
+    folders = [Path(f) for f in (args.data or [f for f in DEFAULT_TRAINING if Path(f).is_dir()])]
+    unannotated = [str(f) for f in folders if not (f / "sentences.csv").is_file()]
+    if unannotated:
+        raise RubricateError(f"Labelled set {unannotated[0]} has no sentences.csv: the judge learns from sentence annotations "
+                             "(see data/README.md), so annotate it or leave it out of --data.")
+    data = load_labelled_sets(folders, model.rubric.factor_ids)
+    record = training_record(model, data, [f.name for f in folders])
+    judge = fit_judge(model, data, meta=record)
+    out = judge.save(Path(args.out) if args.out else judge_path(model.rubric))
+    print(f"Trained on {len(data)} essays ({record['annotated_sentences']} annotated sentences) from {_named(folders)}. "
+          f"Wrote {out}.", file=sys.stderr)
     return 0
 
 
@@ -186,8 +250,13 @@ def _evaluate_session(args, model) -> int:
         _print_tutor_agreement(result, factor_ids)
         if args.recalibrate:
             change = recalibrate(store, args.session, model)
-            print(f"\nRecalibrated thresholds for rubric {model.rubric.id}: point_threshold {change.scoring.point_threshold}, "
-                  f"developed_threshold {change.scoring.developed_threshold} (saved in {store.path})")
+            if change.judge_calibration is not None:
+                shift, cut = change.judge_calibration
+                print(f"\nRecalibrated the learned judge for rubric {model.rubric.id}: presence thresholds moved by {shift:+.2f}, "
+                      f"developed from probability {cut:.2f} (saved in {store.path})")
+            else:
+                print(f"\nRecalibrated thresholds for rubric {model.rubric.id}: point_threshold {change.scoring.point_threshold}, "
+                      f"developed_threshold {change.scoring.developed_threshold} (saved in {store.path})")
             print(f"Agreement before {change.before.overall_agreement:.0%}, after {change.after.overall_agreement:.0%}")
     return 0
 
@@ -262,14 +331,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="agreement with human labels",
                                    description="Precision, recall, F1, kappa and mark r against labels, with two baselines.")
     evaluate.add_argument("--data", nargs="+", metavar="DIR",
-                          help="labelled sets, each essays/*.txt + labels.csv, read as one (default: data/devset data/heldout, "
-                               "the calibration essays)")
+                          help="labelled sets, each essays/*.txt + labels.csv (+ sentences.csv), read as one (default: the "
+                               "training sets; with --tune or --held-out: data/devset data/heldout)")
     evaluate.add_argument("--tune", action="store_true", help="also print thresholds tuned on the whole set")
     evaluate.add_argument("--held-out", action="store_true",
                           help="the set was never used for tuning: score it as shipped (no cross-validation)")
     evaluate.add_argument("--session", help="instead: agreement of the tool with a tutor's corrections in a stored session")
     evaluate.add_argument("--recalibrate", action="store_true", help="with --session: retune thresholds to the tutor's corrections")
     evaluate.set_defaults(run=command_evaluate)
+
+    train = commands.add_parser("train", help="fit the learned judge on annotated essays",
+                                description="Fit the learned judge on labelled sets with sentence annotations and write it beside the rubric.")
+    train.add_argument("--data", nargs="+", metavar="DIR",
+                       help="annotated labelled sets (default: every training set in data/, not data/blind3)")
+    train.add_argument("--out", help="where to write the judge (default: beside the rubric, <rubric>.model.npz)")
+    train.set_defaults(run=command_train)
+
+    probe = commands.add_parser("probe", help="does one added sentence move a missing factor?",
+                                description="For essays scored 0 on a factor, add one sentence making its point (should lift it) "
+                                            "or only naming it (should not); probe sentences in data/probes/.")
+    probe.add_argument("--data", nargs="+", metavar="DIR", help="labelled sets whose essays are probed (default: the training sets)")
+    probe.set_defaults(run=command_probe)
 
     bench = commands.add_parser("bench", help="speed benchmark",
                                 description="Cold start, feedback latency, batch throughput and memory, against the CountVectorizer floor.")
@@ -289,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="OUT.csv or OUT.xlsx")
     export.set_defaults(run=command_export)
 
-    for sub in (score, batch, evaluate, bench, export):
+    for sub in (score, batch, evaluate, train, probe, bench, export):
         sub.add_argument("--rubric", help="rubric YAML file (default: rubric/stalin_leader.yaml)")
     for sub in (batch, evaluate, sessions, export):
         sub.add_argument("--db", help="SQLite database (default: $RUBRICATE_DB, else the user data folder)")

@@ -27,7 +27,7 @@ from models.feedback_html import ESSAY_CSS, LEVEL_COLOURS, highlighted_essay_htm
 from models.reader import EssayInput
 from models.report import LEVEL_NAMES, Report
 from models.rubric import Rubric, find_rubrics, load_rubric
-from models.sessions import TutorAgreement, calibrated_model, save_row, start_session, write_export
+from models.sessions import TutorAgreement, calibrated_model, calibration_in_words, save_row, start_session, write_export
 from models.store import Draft, DraftChange, SessionSummary, Store, StoredEssay, open_store
 
 LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
@@ -406,9 +406,8 @@ def session_feedback_zip(inputs: list[EssayInput], rows: list[dict], model: Cove
 
 
 def thresholds_caption(model: CoverageModel, base: CoverageModel) -> str:
-    scoring = model.scoring
     origin = "recalibrated from your corrections" if model is not base else "the rubric's own"
-    return f"Thresholds in use ({origin}): point {scoring.point_threshold:g}, developed {scoring.developed_threshold:g}."
+    return f"Thresholds in use ({origin}): {calibration_in_words(model)}."
 
 
 def agreement_table(result: TutorAgreement, rubric: Rubric) -> pd.DataFrame:

@@ -25,11 +25,14 @@ from sklearn.preprocessing import normalize
 from models.copying import ReferenceIndex, copied_sentence_mask
 from models.corpus import Corpus, load_corpus
 from models.errors import RubricateError
+from models.judge import Judge, Judgement, load_judge
 from models.report import CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import STOP_WORDS, Sentence, Words, split_sentences, stem, word_spans, words, words_make_statement
+from models.text import STOP_WORDS, Sentence, Words, count_tokens, split_sentences, stem, word_spans, words, words_make_statement
 
+RUBRIC_WORDING = "the rubric's own wording or Rubricate's guidance"
+BORROWED_SHARE = 0.8  # a sentence this much inside runs shared with the rubric's wording is the rubric's, not the student's
 MAX_EVIDENCE = 4  # sentences shown per factor: enough to trust the judgement, few enough to read
 EXCERPTS_PER_SUGGESTION = 2
 MAX_EXCERPT_WORDS = 45
@@ -76,6 +79,13 @@ class EssayReading:
     named: np.ndarray  # sentence x factor: 1 where the sentence names the factor
     copy_check: CopyCheck
     copied: np.ndarray  # per sentence: repeats a reference essay
+    similarity: np.ndarray  # sentence x factor: closeness to the nearest point before any rule applies
+    referred: np.ndarray  # sentence x factor: refers back by pronoun to the factor named just before
+    statement: np.ndarray  # per sentence: asserts or relates something (not a heading or a list)
+    tokens: list[list[str]]  # per sentence: its content stems and bigrams
+    repeated: np.ndarray  # per sentence: repeats an earlier sentence of the same essay
+    withheld: np.ndarray  # per sentence: earns no credit (repeated, borrowed, or copied where the rubric gives copies none)
+    borrowed: np.ndarray  # per sentence: repeats the rubric's own statements or the tool's guidance word for word
 
 
 class CoverageModel:
@@ -85,10 +95,13 @@ class CoverageModel:
     vocabulary and factor points once, `score`/`score_many` apply them.
     """
 
-    def __init__(self, rubric: Rubric, corpus: Corpus, scoring: Scoring | None = None):
+    def __init__(self, rubric: Rubric, corpus: Corpus, scoring: Scoring | None = None, judge: Judge | None = None):
+        """`judge`: a learned judgement (`models/judge.py`) trained for this rubric; without one the similarity
+        rules judge alone (a new question with no labelled essays)."""
         self.rubric = rubric
         self.corpus = corpus
         self.scoring = scoring or rubric.scoring
+        self.judge = judge
 
     # ---------------------------------------------------------------- fitting
     def fit(self) -> "CoverageModel":
@@ -125,6 +138,9 @@ class CoverageModel:
                 point_words[column] = 1.0
         self.base_weights_ = base_weights
 
+        person_names = {name.lower() for name in rubric.names}
+        self.warning_terms_ = [[frozenset(self.tokens(term, bigrams=False)) for term in factor.terms
+                                if term.lower() not in person_names and self.tokens(term, bigrams=False)] for factor in rubric.factors]
         self.factor_weights_: list[np.ndarray] = []
         self.factor_point_words_: list[np.ndarray] = []
         self.factor_own_words_: list[np.ndarray] = []
@@ -160,7 +176,7 @@ class CoverageModel:
         reference_tokens = [self.tokens(t) for _, t in reference_sentences]
         reference_matrix = self.vectorizer_.transform(reference_tokens)
         reference_named = self._names_factors(reference_matrix)
-        closeness, _ = self.sentence_scores(reference_matrix, named=reference_named)
+        closeness = self.sentence_scores(reference_matrix, named=reference_named)[0]
         self.excerpts_: list[list[tuple[float, Excerpt]]] = []
         point_matrices = []
         whole_sentence = np.array([t.rstrip().endswith((".", "!", "?", '"', "”")) for _, t in reference_sentences])
@@ -185,16 +201,32 @@ class CoverageModel:
             labels={essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays},
             min_run_words=rubric.copy.min_run_words,
         )
+        # The rubric's own statements and the tool's guidance, pasted back, are not the student's explanation.
+        wording = {f"{factor.id} {kind}": "\n".join(texts) for factor in rubric.factors
+                   for kind, texts in (("cues", factor.cues), ("description", [factor.description]), ("guidance", [factor.guidance]))}
+        self.wording_index_ = ReferenceIndex(wording, labels={key: RUBRIC_WORDING for key in wording},
+                                             min_run_words=rubric.copy.min_run_words)
         return self
+
+    def with_judge(self, judge: Judge | None) -> "CoverageModel":
+        """The same fitted model judged by another (or a recalibrated) judge."""
+        clone = object.__new__(CoverageModel)
+        clone.__dict__.update(self.__dict__)
+        clone.judge = judge
+        return clone
 
     def with_scoring(self, scoring: Scoring) -> "CoverageModel":
         """The same fitted model with other thresholds (for tuning); refits only if name weights change."""
         if scoring.name_weight != self.scoring.name_weight:
-            return CoverageModel(self.rubric, self.corpus, scoring).fit()
+            return CoverageModel(self.rubric, self.corpus, scoring, self.judge).fit()
         clone = object.__new__(CoverageModel)
         clone.__dict__.update(self.__dict__)
         clone.scoring = scoring
         return clone
+
+    def without_judge(self) -> "CoverageModel":
+        """The same fitted model judging by the similarity rules alone (for comparison)."""
+        return self.with_judge(None)
 
     # ---------------------------------------------------------------- text to vectors
     def stem_word(self, word: str) -> str:
@@ -213,6 +245,12 @@ class CoverageModel:
         if bigrams:
             return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
         return stems
+
+    def _tfidf(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
+        """`self.vectorizer_.transform(token_lists)`, with the counting done by one flat pass (the batch's hot path)."""
+        counts = count_tokens(token_lists, self.vectorizer_.vocabulary_)
+        counts.data = np.log(counts.data) + 1.0  # sublinear tf, as the vectorizer is configured
+        return sparse.csr_matrix(counts.multiply(self.vectorizer_.idf_.astype(np.float32)[np.newaxis, :]))
 
     def _set_points(self, matrices: list[sparse.csr_matrix]) -> None:
         self.point_matrices_ = matrices
@@ -237,7 +275,9 @@ class CoverageModel:
 
     def score_many(self, essays: list[str]) -> list[Report]:
         """Score a batch with one vectorizer call for all its sentences."""
-        return [self._report(essay, reading) for essay, reading in zip(essays, self.read_essays(essays))]
+        readings = self.read_essays(essays)
+        judgements = self.judge.judge_many(readings) if self.judge is not None else [None] * len(readings)
+        return [self._report(essay, reading, judgement) for essay, reading, judgement in zip(essays, readings, judgements)]
 
     def read_essays(self, essays: list[str]) -> list["EssayReading"]:
         """Each essay's sentences and their final point scores (what levels and evidence are made from)."""
@@ -250,35 +290,50 @@ class CoverageModel:
         token_lists = [self.tokens_of_words(w) for w in sentence_words]
         n_factors = len(self.rubric.factors)
         if token_lists:
-            matrix = self.vectorizer_.transform(token_lists)
+            matrix = self._tfidf(token_lists)
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
             named = self._names_factors(matrix)
             referred = _referred(named, located, sentence_words)
-            scores, closest = self.sentence_scores(matrix, off_topic, named, referred)
+            scores, closest, similarity = self.sentence_scores(matrix, off_topic, named, referred)
             # A heading, a list of terms or a bare date entry states nothing, so it makes no point
-            # (checked only where a sentence scored: most sentences of most essays score nothing).
-            for r in np.flatnonzero(scores.max(axis=1) > 0) if self.scoring.statements_only else ():
+            # (checked only where a sentence is near some point: most sentences of most essays are not).
+            statement = np.ones(len(located), dtype=bool)
+            for r in np.flatnonzero(similarity.max(axis=1) > 0):
                 _, essay, w, sentence, a, b = located[r]
-                if not words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start):
-                    scores[r, :] = 0.0
+                statement[r] = words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start)
+            if self.scoring.statements_only:
+                scores[~statement, :] = 0.0
             # "Luck, alliances and the testament were all factors" lists factors; it explains none of them.
             scores[named.sum(axis=1) >= ENUMERATION_FACTORS, :] = 0.0
         else:
             scores, closest = np.zeros((0, n_factors), dtype=np.float32), np.zeros((0, n_factors), dtype=np.int32)
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
+            similarity, referred, statement = scores, named, np.zeros(0, dtype=bool)
         readings, row = [], 0
         for essay, essay_words, sentences in zip(essays, found, split):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
+            spans = [(s.start, s.end) for s in sentences]
             copy_check = self.copy_index_.check(essay, self.rubric.copy.flag_share, essay_words) if sentences else CopyCheck()
-            copied = np.array(copied_sentence_mask([(s.start, s.end) for s in sentences], copy_check), dtype=bool)
+            copied = np.array(copied_sentence_mask(spans, copy_check), dtype=bool)
+            wording_check = self.wording_index_.check(essay, self.rubric.copy.flag_share, essay_words) if sentences else CopyCheck()
+            # Cues are written the way students put the point, so a student's own sentence may share a run with one;
+            # a sentence is the rubric's rather than the student's only when nearly all of it is.
+            borrowed = np.array(copied_sentence_mask(spans, wording_check, min_overlap=BORROWED_SHARE), dtype=bool)
+            if wording_check.flagged and not copy_check.flagged:
+                copy_check = wording_check
+            repeated = _repeated(token_lists[rows])
             essay_scores = scores[rows]
-            if copied.any() and not self.rubric.copy.credit_copied:
+            # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
+            # nothing, and one pasted from a reference essay nothing unless the rubric allows it.
+            withheld = repeated | borrowed | (copied if not self.rubric.copy.credit_copied else np.zeros_like(copied))
+            if withheld.any():
                 essay_scores = essay_scores.copy()
-                essay_scores[copied, :] = 0.0
+                essay_scores[withheld, :] = 0.0
             readings.append(EssayReading(sentences, essay_words, essay_scores, scores[rows], closest[rows], off_topic[rows],
-                                         named[rows], copy_check, copied))
+                                         named[rows], copy_check, copied, similarity[rows], referred[rows], statement[rows],
+                                         token_lists[rows], repeated, withheld, borrowed))
         return readings
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
@@ -297,8 +352,9 @@ class CoverageModel:
         return _max_similarity(self._weighted(sentences_matrix, self.base_weights_), self.off_topic_matrix_)
 
     def sentence_scores(self, sentences_matrix: sparse.spmatrix, off_topic: np.ndarray | None = None,
-                        named: np.ndarray | None = None, referred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Per sentence and factor: the point score in [0, 1] and the index of the closest point.
+                        named: np.ndarray | None = None, referred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per sentence and factor: the point score in [0, 1], the index of the closest point, and the
+        closeness to that point before the rule that a point needs its own words (a feature for the learned judge).
 
         `off_topic` (per sentence, `_off_topic_similarity`) and `named` (sentence x factor, `_names_factors`)
         are computed here unless the caller has them. `referred` (sentence x factor) marks sentences that
@@ -308,6 +364,7 @@ class CoverageModel:
         n_sentences, n_factors = sentences_matrix.shape[0], len(self.rubric.factors)
         scores = np.zeros((n_sentences, n_factors), dtype=np.float32)
         closest = np.zeros((n_sentences, n_factors), dtype=np.int32)
+        ungated = np.zeros((n_sentences, n_factors), dtype=np.float32)
         if off_topic is None and self.off_topic_matrix_ is not None:
             off_topic = self._off_topic_similarity(sentences_matrix)
         if named is None:
@@ -320,6 +377,7 @@ class CoverageModel:
             # A point needs two of its words, or one of the rubric's own words for it when the sentence
             # also names (or refers to) the factor (few sentences do, so only theirs are counted).
             about_factor = named[:, f] if referred is None else np.maximum(named[:, f], referred[:, f])
+            ungated[:, f] = similarity.max(axis=1) if similarity.shape[1] else 0.0
             makes_point = shared_words >= 2
             about = np.flatnonzero(about_factor > 0)
             if about.size:
@@ -332,50 +390,80 @@ class CoverageModel:
                 # A sentence nearer to real-but-irrelevant history than to the point earns half.
                 factor_scores = np.where(off_topic > best, factor_scores * 0.5, factor_scores)
             scores[:, f] = np.minimum(factor_scores, 1.0)
-        return scores, closest
+        return scores, closest, ungated
 
-    def _report(self, essay: str, reading: "EssayReading") -> Report:
+    def _report(self, essay: str, reading: "EssayReading", judgement: Judgement | None = None) -> Report:
         rubric, scoring = self.rubric, self.scoring
-        sentences, scores, closest, named, copy_check = reading.sentences, reading.scores, reading.closest, reading.named, reading.copy_check
+        sentences, named, copy_check = reading.sentences, reading.named, reading.copy_check
         essay_words = reading.words.words
         word_count = len(essay_words)
         warnings: list[str] = []
-        if copy_check.flagged:
+        if copy_check.flagged and copy_check.source == RUBRIC_WORDING:
+            warnings.append(f"{round(100 * copy_check.share)}% of this essay's words repeat {RUBRIC_WORDING} word for word; those sentences "
+                            "earn no factor credit. Put each point in your own words and explain how it helped Stalin.")
+        elif reading.borrowed.any():
+            warnings.append(f"{int(reading.borrowed.sum())} sentence(s) repeat {RUBRIC_WORDING} word for word and earn no factor credit; "
+                            "put the point in your own words.")
+        if copy_check.flagged and copy_check.source != RUBRIC_WORDING:
             share = round(100 * copy_check.share)
             credit = "they still earn factor credit (the rubric allows it)" if rubric.copy.credit_copied else "those sentences earn no factor credit"
             warnings.append(f"{share}% of this essay's words repeat a reference essay ({copy_check.source}) word for word; {credit}.")
-        elif reading.copied.any() and not rubric.copy.credit_copied:
+        elif reading.copied.any() and not rubric.copy.credit_copied and copy_check.source != RUBRIC_WORDING:
             warnings.append(f"{int(reading.copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
 
-        results = []
-        for f, factor in enumerate(rubric.factors):
-            column = scores[:, f]
-            making_point, support, level = factor_level(column, scoring)
-            shown = sorted(making_point[:MAX_EVIDENCE])
-            points = self.points_[f]
-            evidence = tuple(
-                Evidence(sentences[i].text, sentences[i].start, sentences[i].end, round(float(column[i]), 3), points[closest[i, f]].text)
-                for i in shown
-            )
-            score = round(1.0 - 0.5 ** (support / scoring.developed_threshold), 3) if support else 0.0
-            results.append(FactorResult(factor.id, factor.name, level, score, evidence, self.suggestions_[f] if level < 2 else None))
-
+        results = self._judged_factors(reading, judgement) if judgement is not None else self._ruled_factors(reading)
         total_weight = sum(f.weight for f in rubric.factors)
         overall = round(100.0 * sum(f.weight * r.level / 2 for f, r in zip(rubric.factors, results)) / total_weight, 1)
-        mark = round(20 * (overall / 100.0) ** scoring.marking_curve)
-        named_only = [r.name for f, r in enumerate(results) if r.level == 0 and named[:, f].any()]
+        mark = round(judgement.mark) if judgement is not None else round(20 * (overall / 100.0) ** scoring.marking_curve)
+        # Names inside pasted or repeated sentences are not the student's: no "names it but makes no point" for those.
+        # A person's name alone ("Trotsky") does not name the factor here: the warning is for its own terms.
+        own_sentences = [set(tokens) for tokens, withheld in zip(reading.tokens, reading.withheld) if not withheld]
+        named_only = [r.name for f, r in enumerate(results) if r.level == 0
+                      and any(term <= tokens for term in self.warning_terms_[f] for tokens in own_sentences)]
         if named_only:
             warnings.append(f"The essay names {_join(named_only)} but makes no point about {'it' if len(named_only) == 1 else 'them'}: "
                             f"say how {'it' if len(named_only) == 1 else 'each'} helped, with an example.")
         warnings += _form_warnings(essay, essay_words)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        if overall < scoring.off_question_coverage and sentences and self._looks_off_question(reading.unmasked_scores, reading.off_topic):
+        off_question = judgement.off_question >= 0.5 if judgement is not None and judgement.off_question_trained else (
+            overall < scoring.off_question_coverage and sentences and self._looks_off_question(reading.unmasked_scores, reading.off_topic))
+        if off_question:
             warnings.append(
                 f"This essay does not seem to answer the question \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
             )
         return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)
+
+    def _ruled_factors(self, reading: "EssayReading") -> list[FactorResult]:
+        """Levels and evidence by the similarity rules: sentences scoring at least the point threshold make the point."""
+        results = []
+        for f, factor in enumerate(self.rubric.factors):
+            column = reading.scores[:, f]
+            making_point, support, level = factor_level(column, self.scoring)
+            evidence = self._evidence(reading, f, [(i, float(column[i])) for i in sorted(making_point[:MAX_EVIDENCE])])
+            score = round(1.0 - 0.5 ** (support / self.scoring.developed_threshold), 3) if support else 0.0
+            results.append(FactorResult(factor.id, factor.name, level, score, evidence, self.suggestions_[f] if level < 2 else None))
+        return results
+
+    def _judged_factors(self, reading: "EssayReading", judgement: Judgement) -> list[FactorResult]:
+        """Levels and evidence by the learned judge: the sentences it credits with the point, then those developing it."""
+        results = []
+        for f, factor in enumerate(self.rubric.factors):
+            level, point, detail = judgement.levels[f], judgement.point[:, f], judgement.detail[:, f]
+            credited = [i for i in np.argsort(-point, kind="stable") if point[i] >= self.judge.presence_threshold[f]]
+            developing = [i for i in np.argsort(-detail, kind="stable") if detail[i] >= 0.5 and i not in credited] if level == 2 else []
+            chosen = (credited[:MAX_EVIDENCE] + developing)[:MAX_EVIDENCE] if level else []
+            evidence = self._evidence(reading, f, [(int(i), float(max(point[i], detail[i]))) for i in sorted(chosen)])
+            score = round(0.5 * float(point.max()) + 0.5 * float(judgement.develop[f]), 3) if level else 0.0
+            results.append(FactorResult(factor.id, factor.name, level, score, evidence, self.suggestions_[f] if level < 2 else None))
+        return results
+
+    def _evidence(self, reading: "EssayReading", f: int, chosen: list[tuple[int, float]]) -> tuple[Evidence, ...]:
+        """The student's own sentences behind a judgement, each with its score and the point it is closest to."""
+        points, sentences = self.points_[f], reading.sentences
+        return tuple(Evidence(sentences[i].text, sentences[i].start, sentences[i].end, round(score, 3), points[reading.closest[i, f]].text)
+                     for i, score in chosen)
 
     def _looks_off_question(self, scores: np.ndarray, off_topic: np.ndarray) -> bool:
         """No strong point anywhere, and most sentences nearer to other history than to any factor (or to nothing)."""
@@ -419,6 +507,21 @@ def _referred(named: np.ndarray, located: list[tuple], sentence_words: list[list
     return referred
 
 
+def _repeated(token_lists: list[list[str]]) -> np.ndarray:
+    """Per sentence: True when an earlier sentence of the same essay has the same content words (three or more).
+
+    Token lists are stems then bigrams, so equal lists are equal stems; 5 tokens are 3 stems and their 2 bigrams.
+    """
+    seen: set[tuple[str, ...]] = set()
+    repeated = np.zeros(len(token_lists), dtype=bool)
+    for i, tokens in enumerate(token_lists):
+        if len(tokens) >= 5:
+            key = tuple(tokens)
+            repeated[i] = key in seen
+            seen.add(key)
+    return repeated
+
+
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:
     if rows.shape[0] == 0 or points.shape[0] == 0:
         return np.zeros(rows.shape[0], dtype=np.float32)
@@ -455,19 +558,38 @@ def _shorten(text: str) -> str:
     return text if len(parts) <= MAX_EXCERPT_WORDS else " ".join(parts[:MAX_EXCERPT_WORDS]) + " …"
 
 
-_MODELS: dict[tuple[str, str], CoverageModel] = {}
+_MODELS: dict[tuple[str, str, bool], CoverageModel] = {}
 
 
-def load_model(rubric_path: str | Path | None = None) -> CoverageModel:
-    """The fitted model for a rubric file, built once per process and reused."""
+def load_model(rubric_path: str | Path | None = None, judged: bool = True) -> CoverageModel:
+    """The fitted model for a rubric file, built once per process and reused.
+
+    With a trained judge beside the rubric (`<rubric>.model.npz`, written by `python -m app.cli train`
+    for this very rubric file) the learned judgement decides; otherwise, or with `judged=False` (to train one), the
+    similarity rules do.
+    """
     rubric = load_rubric(rubric_path) if rubric_path else load_rubric()
-    key = (str(rubric.path.resolve()), rubric.content_hash)
+    key = (str(rubric.path.resolve()), rubric.content_hash, judged)
     if key not in _MODELS:
         if not rubric.corpus_path.is_dir():
             raise RubricateError(f"Rubric {rubric.path}: field 'corpus' points to {rubric.corpus_path}, which is not a folder.")
-        _MODELS[key] = CoverageModel(rubric, load_corpus(rubric.corpus_path)).fit()
+        _MODELS[key] = CoverageModel(rubric, load_corpus(rubric.corpus_path), judge=trained_judge(rubric) if judged else None).fit()
         keep_for_process()
     return _MODELS[key]
+
+
+def judge_path(rubric: Rubric) -> Path:
+    """Where `train` writes a rubric's learned judge: beside the rubric file."""
+    return rubric.path.with_name(rubric.path.stem + ".model.npz")
+
+
+def trained_judge(rubric: Rubric) -> Judge | None:
+    """The rubric's trained judge, or None when there is none or it was trained for another version of the rubric."""
+    path = judge_path(rubric)
+    if not path.is_file():
+        return None
+    judge = load_judge(path)
+    return judge if judge.meta.get("rubric_hash") == rubric.content_hash else None
 
 
 def keep_for_process() -> None:

@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_fscore_support
 from sklearn.metrics.pairwise import cosine_similarity
 
+from models.annotations import Annotation, load_annotations
 from models.engine import CoverageModel, factor_level
 from models.errors import RubricateError
 from models.rubric import Rubric, Scoring
@@ -27,6 +28,9 @@ DEFAULT_DEVSET = DATA / "devset"
 # The calibration essays: thresholds are tuned (leave-one-out) on these together. The devset alone
 # (18 essays) left the tuning objective flat across most thresholds; the held-out set doubles it.
 DEFAULT_CALIBRATION = (DEFAULT_DEVSET, DATA / "heldout")
+# The learned judge's training data: every labelled and annotated set except the untouched test set (data/blind3).
+DEFAULT_TRAINING = tuple(DATA / name for name in ("devset", "heldout", "blind", "blind2", "realsample", "train_a", "train_b", "train_c", "train_d", "train_e"))
+KEYWORD_LISTS = DATA / "baselines"
 
 POINT_THRESHOLDS = tuple(round(x, 3) for x in np.arange(0.15, 0.451, 0.025))
 DEVELOPED_THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.4, 1.61, 0.1))
@@ -39,6 +43,8 @@ class LabelledEssay:
     text: str
     levels: dict[str, int]
     mark: float
+    kind: str = ""
+    annotations: tuple[Annotation, ...] = ()  # which sentences make or develop which point (sentences.csv)
 
 
 @dataclass(frozen=True)
@@ -68,14 +74,14 @@ def load_labelled_set(folder: str | Path, factor_ids: list[str]) -> list[Labelle
     missing = [c for c in ["essay_id", "mark_20", *factor_ids] if rows and c not in rows[0]]
     if not rows or missing:
         raise RubricateError(f"Labelled set {labels_path}: missing column '{missing[0] if missing else 'essay_id'}'; it needs essay_id, mark_20 and one column per factor.")
+    annotations = load_annotations(folder, factor_ids)
     essays = []
     for row in rows:
         path = folder / "essays" / f"{row['essay_id']}.txt"
         if not path.is_file():
             raise RubricateError(f"Labelled set {folder}: {path} is listed in labels.csv but was not found.")
-        essays.append(
-            LabelledEssay(row["essay_id"], path.read_text(encoding="utf-8"), {f: int(row[f]) for f in factor_ids}, float(row["mark_20"]))
-        )
+        essays.append(LabelledEssay(row["essay_id"], path.read_text(encoding="utf-8"), {f: int(row[f]) for f in factor_ids},
+                                    float(row["mark_20"]), row.get("kind", ""), tuple(annotations.get(row["essay_id"], ()))))
     return essays
 
 
@@ -193,6 +199,25 @@ def keyword_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreeme
     return agreement("Baseline (a): key terms", rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
 
 
+def keyword_list_baseline(model: CoverageModel, data: list[LabelledEssay]) -> Agreement | None:
+    """(c) A teacher's keyword list (data/baselines/<rubric id>_keywords.yaml): a factor is present when any of its
+    phrases occurs, developed when two different ones do. None when the rubric has no list."""
+    import yaml
+
+    rubric = model.rubric
+    path = KEYWORD_LISTS / f"{rubric.id}_keywords.yaml"
+    if not path.is_file():
+        return None
+    phrases = yaml.safe_load(path.read_text(encoding="utf-8"))["factors"]
+    predicted = []
+    for essay in data:
+        text = " ".join(essay.text.lower().replace("\u2019", "'").split())
+        predicted.append({f: min(2, sum(1 for phrase in phrases.get(f, ()) if phrase.lower() in text)) for f in rubric.factor_ids})
+    marks = [_mark(rubric, lv, rubric.scoring.marking_curve) for lv in predicted]
+    return agreement("Baseline (c): teacher's keyword list", rubric.factor_ids, [e.levels for e in data], predicted,
+                     [e.mark for e in data], marks)
+
+
 def description_baseline(model: CoverageModel, data: list[LabelledEssay],
                          calibration: list[LabelledEssay] | None = None) -> Agreement:
     """(b) One TF-IDF cosine, whole essay vs factor description; one threshold t (level 2 at 2t).
@@ -249,12 +274,60 @@ def evaluate_all(model: CoverageModel, data: list[LabelledEssay]) -> tuple[list[
 
 
 def evaluate_held_out(model: CoverageModel, data: list[LabelledEssay], calibration: list[LabelledEssay]) -> list[Agreement]:
-    """A set never used for tuning: the engine as shipped (the rubric's thresholds), baselines calibrated on `calibration`."""
+    """A set never used for tuning: the engine as shipped (the learned judge where one is trained, and the similarity
+    rules alone), baselines (a) and (c) as they are and (b) with its threshold from `calibration`."""
+    results = [evaluate_shipped(model, data, "Rubricate (as shipped)")]
+    if model.judge is not None:
+        results.append(evaluate_shipped(model.without_judge(), data, "Similarity rules alone (as shipped)"))
+    results += [keyword_baseline(model, data), description_baseline(model, data, calibration)]
+    keyword_list = keyword_list_baseline(model, data)
+    return results + ([keyword_list] if keyword_list else [])
+
+
+@dataclass(frozen=True)
+class EvidenceAgreement:
+    """Sentences credited with a factor's point against the annotated point sentences (micro over sentence x factor)."""
+
+    precision: float
+    recall: float
+    f1: float
+    sentences: int
+
+
+def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds: int = 5
+                         ) -> tuple[Agreement, EvidenceAgreement, list[Agreement]]:
+    """The learned judge, each essay judged by a judge trained without it (k folds by essay): over all essays,
+    its evidence against the annotations, and per labelled set (essay ids 'set/essay', as `load_labelled_sets` gives)."""
+    from models.annotations import sentence_roles
+    from models.training import cross_validated_judgements
+
+    judgements, prepared = cross_validated_judgements(model, data, folds)
+    ids = model.rubric.factor_ids
+    result = agreement(f"Rubricate, learned judge ({folds}-fold cross-validation by essay)", ids, [e.levels for e in data],
+                       [dict(zip(ids, j.levels)) for j in judgements], [e.mark for e in data], [j.mark for j in judgements])
+    tp = fp = fn = sentences = 0
+    for essay, reading, judgement in zip(data, prepared.readings, judgements):
+        if not essay.annotations or not reading.sentences:
+            continue
+        truth = np.array(sentence_roles([(s.start, s.end) for s in reading.sentences], list(essay.annotations), ids, "point"))
+        tp += int(np.sum(truth & judgement.credited))
+        fp += int(np.sum(~truth & judgement.credited))
+        fn += int(np.sum(truth & ~judgement.credited))
+        sentences += len(reading.sentences)
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    per_set = []
+    for name in dict.fromkeys(e.id.split("/")[0] for e in data):
+        members = [i for i, e in enumerate(data) if e.id.split("/")[0] == name]
+        per_set.append(agreement(name, ids, [data[i].levels for i in members], [dict(zip(ids, judgements[i].levels)) for i in members],
+                                 [data[i].mark for i in members], [judgements[i].mark for i in members]))
+    return result, EvidenceAgreement(precision, recall, 2 * precision * recall / max(precision + recall, 1e-9), sentences), per_set
+
+
+def evaluate_shipped(model: CoverageModel, data: list[LabelledEssay], system: str) -> Agreement:
+    """The model exactly as loaded: its levels and marks on `data`, nothing tuned on it."""
     reports = model.score_many([e.text for e in data])
-    predicted = [{f.id: f.level for f in report.factors} for report in reports]
-    engine = agreement("Rubricate (as shipped)", model.rubric.factor_ids, [e.levels for e in data], predicted,
-                       [e.mark for e in data], [float(r.mark_20) for r in reports])
-    return [engine, keyword_baseline(model, data), description_baseline(model, data, calibration)]
+    return agreement(system, model.rubric.factor_ids, [e.levels for e in data], [{f.id: f.level for f in r.factors} for r in reports],
+                     [e.mark for e in data], [float(r.mark_20) for r in reports])
 
 
 def _short_name(system: str) -> str:

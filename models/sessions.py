@@ -105,6 +105,7 @@ class Recalibration:
     before: TutorAgreement
     after: TutorAgreement
     scoring: Scoring
+    judge_calibration: tuple[float, float] | None = None  # (presence shift, develop cut) when a learned judge decides
 
 
 def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recalibration:
@@ -115,8 +116,15 @@ def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recali
     factor_ids = model.rubric.factor_ids
     if len(checked) < 3:
         raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least 3 essays; {len(checked)} reviewed so far.")
-    scores = [reading.scores for reading in model.read_essays([e.text for e in checked])]
+    readings = model.read_essays([e.text for e in checked])
     truth = np.array([[e.final_levels(factor_ids)[f] for f in factor_ids] for e in checked])
+
+    def objective(levels: list[dict[str, int]]) -> float:
+        return agreement_objective(truth, np.array([[lv[f] for f in factor_ids] for lv in levels]))
+
+    if model.judge is not None:
+        return _recalibrate_judge(store, model, essays, readings, objective)
+    scores = [reading.scores for reading in readings]
     grid = threshold_grid(model.scoring)
 
     def levels(scoring: Scoring) -> list[dict[str, int]]:
@@ -124,13 +132,48 @@ def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recali
 
     # Ties keep the current thresholds: a correction that changes nothing should not move them.
     candidates = [model.scoring] + grid
-    best = max(candidates, key=lambda sc: agreement_objective(truth, np.array([[lv[f] for f in factor_ids] for lv in levels(sc)])))
+    best = max(candidates, key=lambda sc: objective(levels(sc)))
     store.save_thresholds(model.rubric.id, model.rubric.content_hash,
                           {"point_threshold": float(best.point_threshold), "developed_threshold": float(best.developed_threshold)})
     return Recalibration(tutor_agreement(essays, factor_ids), tutor_agreement(essays, factor_ids, levels(best)), best)
 
 
+PRESENCE_SHIFTS = tuple(round(x, 2) for x in np.arange(-0.3, 0.31, 0.05))
+DEVELOP_CUTS = tuple(round(x, 2) for x in np.arange(0.2, 0.81, 0.05))
+
+
+def _recalibrate_judge(store: Store, model: CoverageModel, essays, readings, objective) -> Recalibration:
+    """With a learned judge, recalibration moves its two decision points (how sure it must be that a sentence makes
+    the point, and that the point is developed) towards the tutor's corrections; the judge itself is not retrained."""
+    factor_ids = model.rubric.factor_ids
+
+    def levels(shift: float, cut: float) -> list[dict[str, int]]:
+        judge = model.judge.recalibrated(shift, cut)
+        return [dict(zip(factor_ids, j.levels)) for j in judge.judge_many(readings)]
+
+    # Ties keep the judge as trained: a correction that changes nothing should not move it.
+    candidates = [(0.0, model.judge.develop_cut)] + [(s, c) for s in PRESENCE_SHIFTS for c in DEVELOP_CUTS]
+    shift, cut = max(candidates, key=lambda sc: objective(levels(*sc)))
+    store.save_thresholds(model.rubric.id, model.rubric.content_hash, {"presence_shift": float(shift), "develop_cut": float(cut)})
+    return Recalibration(tutor_agreement(essays, factor_ids), tutor_agreement(essays, factor_ids, levels(shift, cut)), model.scoring,
+                         (shift, cut))
+
+
+def calibration_in_words(model: CoverageModel) -> str:
+    """What decides levels in `model`, for a tutor: the learned judge's decision points, or the similarity thresholds."""
+    if model.judge is not None:
+        judge = model.judge
+        return (f"learned judge, presence from probability {', '.join(f'{t:.2f}' for t in judge.presence_threshold)} "
+                f"(per factor), developed from {judge.develop_cut:.2f}")
+    return f"point {model.scoring.point_threshold:g}, developed {model.scoring.developed_threshold:g}"
+
+
 def calibrated_model(store: Store, model: CoverageModel) -> CoverageModel:
-    """The model with a tutor's recalibrated thresholds for this exact rubric, when there are any."""
+    """The model with a tutor's recalibration for this exact rubric, when there is one."""
     params = store.thresholds(model.rubric.id, model.rubric.content_hash)
-    return model.with_scoring(replace(model.scoring, **params)) if params else model
+    if not params:
+        return model
+    if model.judge is not None and "presence_shift" in params:
+        return model.with_judge(model.judge.recalibrated(params["presence_shift"], params["develop_cut"]))
+    rules = {k: v for k, v in params.items() if k in ("point_threshold", "developed_threshold")}
+    return model.with_scoring(replace(model.scoring, **rules)) if rules else model

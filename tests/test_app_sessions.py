@@ -14,7 +14,7 @@ from test_app_pages import app, essay  # the same app and devset essays as the p
 
 from app import ui
 from models.reader import read_essay_bytes
-from models.sessions import calibrated_model, session_table
+from models.sessions import calibrated_model, calibration_in_words, session_table
 from models.store import open_store
 
 @pytest.fixture
@@ -155,7 +155,8 @@ def test_agreement_and_recalibration_show_before_and_after(db, model):
     assert int(metrics["Agreement after"].rstrip("%")) >= int(metrics["Agreement before"].rstrip("%"))
     with open_store(db) as store:
         tuned = calibrated_model(store, model)
-    assert any("recalibrated from your corrections" in c.value and f"{tuned.scoring.point_threshold:g}" in c.value for c in at.caption)
+    assert tuned is not model
+    assert any("recalibrated from your corrections" in c.value and calibration_in_words(tuned) in c.value for c in at.caption)
 
 
 def test_recalibrating_from_too_few_reviewed_essays_says_so(db, model):

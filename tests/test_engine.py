@@ -79,11 +79,14 @@ def test_headings_term_lists_and_bare_timeline_entries_make_no_point(model):
 
 
 def test_a_rubric_for_short_answers_lets_a_phrase_make_its_point(model):
+    """`scoring.statements_only: false` is a rule of the similarity scorer, which judges questions with no trained judge."""
     from dataclasses import replace
 
     phrase = "Key points: appointing loyal supporters to important posts, removing opponents, choosing the congress delegates"
     assert levels(model.score(phrase))["general_secretary"] == 0
-    short_answers = model.with_scoring(replace(model.scoring, statements_only=False))
+    rules = model.without_judge()
+    assert levels(rules.score(phrase))["general_secretary"] == 0
+    short_answers = rules.with_scoring(replace(rules.scoring, statements_only=False))
     assert levels(short_answers.score(phrase))["general_secretary"] >= MENTIONED
 
 
@@ -212,13 +215,13 @@ def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
     rubric = load_rubric(DEFAULT_RUBRIC)
     fresh = CoverageModel(rubric, load_corpus(rubric.corpus_path)).fit()
     calls = []
-    transform = fresh.vectorizer_.transform
+    transform = fresh._tfidf  # the vectorizer's transform, counted in one flat pass
 
     def counting_transform(token_lists):
         calls.append(len(token_lists))
         return transform(token_lists)
 
-    monkeypatch.setattr(fresh.vectorizer_, "transform", counting_transform)
+    monkeypatch.setattr(fresh, "_tfidf", counting_transform)
     reports = fresh.score_many(contract_texts(essay)[:5])
     assert len(reports) == 5
     assert len(calls) == 1

@@ -62,7 +62,11 @@ def test_unreadable_uploads_stay_error_rows_in_their_place_with_the_pool(model, 
 
 
 def test_tuned_thresholds_reach_the_workers(model, class_of_600, pool_calls):
-    tuned = model.with_scoring(replace(model.scoring, point_threshold=0.5, developed_threshold=1.5))
+    """A tutor's recalibration (of the learned judge, or of the similarity thresholds without one) marks in the pool too."""
+    if model.judge is not None:
+        tuned = model.with_judge(model.judge.recalibrated(0.2, 0.7))
+    else:
+        tuned = model.with_scoring(replace(model.scoring, point_threshold=0.5, developed_threshold=1.5))
     pooled = list(mark_inputs(class_of_600, tuned, workers=2))
     assert len(pool_calls) == 1
     assert pooled == list(mark_inputs(class_of_600, tuned, workers=1))

@@ -13,7 +13,7 @@ from app import ui
 from models.errors import RubricateError
 from models.reader import read_essay_bytes
 from models.report import Report
-from models.sessions import calibrated_model, recalibrate, session_table, tutor_agreement
+from models.sessions import calibrated_model, calibration_in_words, recalibrate, session_table, tutor_agreement
 from models.store import open_store
 
 base_model = ui.current_model("pages/batch.py")
@@ -157,6 +157,6 @@ if session:
             before.metric("Agreement before", f"{change.before.overall_agreement:.0%}")
             after.metric("Agreement after", f"{change.after.overall_agreement:.0%}",
                          delta=f"{100 * (change.after.overall_agreement - change.before.overall_agreement):+.0f} points")
-            st.caption(f"New thresholds: point {change.scoring.point_threshold:g}, developed {change.scoring.developed_threshold:g}. "
+            st.caption(f"New thresholds: {calibration_in_words(model)}. "
                        "Essays marked from now on use them; this session's stored marks are unchanged.")
 store.close()

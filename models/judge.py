@@ -1,0 +1,258 @@
+"""The learned judgement: which sentences make each factor's point, each factor's level, and the mark.
+
+Learned with scikit-learn from annotated essays (`models/annotations.py`). Its inputs are what the
+similarity engine already reads: each sentence's closeness to the factor's points, whether it names
+the factor or refers back to it, whether it is a statement, its neighbours, and its own words
+(stems and bigrams, TF-IDF). Per factor, one logistic regression says whether a sentence makes the
+point and one whether it develops it; the level and the mark come from small models over those
+probabilities and the essay's explanation and judgement language.
+
+Stored as one .npz of numbers and words, read with `allow_pickle=False`: loading runs no code.
+"""
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+from models.errors import RubricateError
+from models.text import count_tokens
+
+FORMAT_VERSION = 1
+OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
+SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
+                     "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
+                     "repeated", "previous_similarity", "next_similarity", "similarity_when_about")
+DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences")
+OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words")
+# Explanation and judgement: the language examiners reward beyond naming factors (codebook: "The mark out of 20").
+_WEIGHING = re.compile(r"\b(most important|main reason|key reason|crucial|decisive|significant|more important|less important|"
+                       r"above all|ultimately|in conclusion|overall|however|although|whereas|on the other hand|to a large extent|"
+                       r"to some extent|outweigh\w*|mattered most|the most|primarily|mainly|far more|less than|rather than)\b")
+_LINKING = re.compile(r"\b(because|therefore|so that|this meant|meaning that|as a result|consequently|thus|which allowed|"
+                      r"allowed him|enabled|led to|this gave|allowing|which meant|this made|so he|so stalin|due to)\b")  # matched in lower case: re.I is 4x slower
+MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
+                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the learned judge says about one essay."""
+
+    point: np.ndarray  # sentence x factor: probability the sentence makes the point
+    detail: np.ndarray  # sentence x factor: probability it explains or supports it
+    levels: list[int]
+    develop: np.ndarray  # per factor: probability the point is developed
+    off_question: float  # probability the essay answers another question
+    mark: float
+    off_question_trained: bool = True  # False: the judge never saw an off-question essay, so the rules decide
+    credited: np.ndarray | None = None  # sentence x factor: the sentences credited with the point (the evidence)
+
+
+@dataclass
+class Judge:
+    """A fitted judge; every field is an array or plain data so it saves to .npz without pickle."""
+
+    vocabulary: list[str]
+    idf: np.ndarray  # (V,)
+    dense_mean: np.ndarray  # (F, D)
+    dense_scale: np.ndarray  # (F, D)
+    sentence_weights: np.ndarray  # (2, F, V + D): role (point, detail) x factor
+    sentence_bias: np.ndarray  # (2, F)
+    presence_threshold: np.ndarray  # (F,) a sentence at or above this makes the point
+    develop_weights: np.ndarray  # (F, len(DEVELOP_FEATURES))
+    develop_bias: np.ndarray  # (F,)
+    off_question_weights: np.ndarray  # (len(OFF_QUESTION_FEATURES),), zeros when never trained
+    off_question_bias: float
+    mark_weights: np.ndarray  # (len(MARK_FEATURES),) over standardised features
+    mark_mean: np.ndarray
+    mark_scale: np.ndarray
+    mark_bias: float
+    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=bool))  # (statement, list): kept where CV showed they help
+    develop_cut: float = 0.5  # a present point with development probability at or above this is developed
+    meta: dict = field(default_factory=dict)  # rubric hash, what it was trained on
+
+    def __post_init__(self):
+        self._index = {t: i for i, t in enumerate(self.vocabulary)}
+
+    # ---------------------------------------------------------------- applying
+    def sentence_matrix(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
+        """Sublinear TF-IDF of the sentences' stems and bigrams over the learned vocabulary, rows of unit length."""
+        counts = count_tokens(token_lists, self._index)
+        counts.data = 1.0 + np.log(counts.data)
+        return normalize(sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :])))
+
+    def sentence_probabilities(self, words_matrix: sparse.csr_matrix, dense: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(point, detail): sentence x factor probabilities; `dense[f]` is `dense_features(...)` for factor f."""
+        n_vocabulary = len(self.vocabulary)
+        word_part = words_matrix @ self.sentence_weights[:, :, :n_vocabulary].reshape(-1, n_vocabulary).T  # (S, 2F)
+        n_factors = self.sentence_weights.shape[1]
+        word_part = np.asarray(word_part).reshape(-1, 2, n_factors)
+        out = np.zeros_like(word_part)
+        for f in range(n_factors):
+            standard = (dense[f] - self.dense_mean[f]) / self.dense_scale[f]
+            out[:, :, f] = word_part[:, :, f] + standard @ self.sentence_weights[:, f, n_vocabulary:].T + self.sentence_bias[:, f]
+        probabilities = _sigmoid(out)
+        return probabilities[:, 0, :], probabilities[:, 1, :]
+
+    def judge_many(self, readings: list) -> list[Judgement]:
+        """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
+        n_factors = self.sentence_weights.shape[1]
+        tokens = [t for reading in readings for t in reading.tokens]
+        if not tokens:
+            return [self.judge_probabilities(r, np.zeros((0, n_factors)), np.zeros((0, n_factors))) for r in readings]
+        point, detail = self.sentence_probabilities(self.sentence_matrix(tokens), dense_features(readings))
+        judgements, row = [], 0
+        for reading in readings:
+            rows = slice(row, row + len(reading.sentences))
+            row = rows.stop
+            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows]))
+        return judgements
+
+    def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray) -> Judgement:
+        point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
+        n_factors = point.shape[1]
+        develop = _sigmoid(np.sum(develop_features_of(point, detail) * self.develop_weights, axis=1) + self.develop_bias)
+        credited = point >= self.presence_threshold[np.newaxis, :]
+        present = credited.any(axis=0).tolist()
+        levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
+        off_question = float(_sigmoid(off_question_features(reading, point) @ self.off_question_weights + self.off_question_bias)) \
+            if np.any(self.off_question_weights) else 0.0
+        marks = mark_features(reading, point, levels, develop, off_question)
+        mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
+        return Judgement(point, detail, levels, develop, off_question, mark, bool(np.any(self.off_question_weights)), credited)
+
+    def recalibrated(self, presence_shift: float, develop_cut: float) -> "Judge":
+        """The same judge, stricter or more lenient (a tutor's recalibration): thresholds moved, nothing relearned."""
+        return replace(self, presence_threshold=np.clip(self.presence_threshold + presence_shift, 0.05, 0.95), develop_cut=develop_cut)
+
+    # ---------------------------------------------------------------- storing
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        arrays = {name: getattr(self, name) for name in _ARRAY_FIELDS}
+        np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
+                            off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
+                            rule_gates=np.array(self.rule_gates, dtype=bool),
+                            format_version=np.array(FORMAT_VERSION), **arrays)
+        return path
+
+
+_ARRAY_FIELDS = ("idf", "dense_mean", "dense_scale", "sentence_weights", "sentence_bias", "presence_threshold", "develop_weights",
+                 "develop_bias", "off_question_weights", "mark_weights", "mark_mean", "mark_scale")
+
+
+def load_judge(path: str | Path) -> Judge:
+    """A judge from its .npz; no pickle, so a damaged or hostile file can only fail to load."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format_version"]) != FORMAT_VERSION:
+                raise RubricateError(f"Trained model {path}: format {int(data['format_version'])} is not {FORMAT_VERSION}; run `python -m app.cli train` again.")
+            return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
+                         off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
+                         rule_gates=data["rule_gates"].astype(bool),
+                         **{name: data[name] for name in _ARRAY_FIELDS})
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise RubricateError(f"Trained model {path} could not be read ({error}); run `python -m app.cli train` to rebuild it.") from None
+
+
+# ---------------------------------------------------------------- features
+LIST_FACTORS = 3  # a sentence naming this many factors lists them
+
+
+def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences that earn nothing whatever the classifiers say: repeated or pasted ones always; with the gates on,
+    those that state nothing (headings, term lists) and those that list three or more factors."""
+    withheld = reading.withheld.copy()
+    if gates[0]:
+        withheld |= ~reading.statement
+    if gates[1]:
+        withheld |= reading.named.sum(axis=1) >= LIST_FACTORS
+    if not withheld.any():
+        return point, detail
+    point, detail = point.copy(), detail.copy()
+    point[withheld], detail[withheld] = 0.0, 0.0
+    return point, detail
+
+
+def dense_features(readings: list) -> list[np.ndarray]:
+    """Per factor, sentence x SENTENCE_FEATURES for all the readings' sentences in order (one pass for a batch)."""
+    n_factors = readings[0].scores.shape[1] if readings else 0
+    counts = [len(r.sentences) for r in readings]
+    n = sum(counts)
+    if n == 0:
+        return [np.zeros((0, len(SENTENCE_FEATURES)), dtype=np.float32) for _ in range(n_factors)]
+    stack = lambda name: np.concatenate([getattr(r, name) for r in readings if len(r.sentences)])  # noqa: E731
+    scores, similarity, named, referred = stack("unmasked_scores"), stack("similarity"), stack("named"), stack("referred")
+    off_topic, statement, copied, repeated = stack("off_topic"), stack("statement"), stack("copied"), stack("repeated")
+    first = np.zeros(n, dtype=bool)
+    first[np.cumsum([0] + counts[:-1])[np.array(counts) > 0]] = True
+    last = np.roll(first, -1)
+    position = np.concatenate([np.arange(c) / max(c - 1, 1) for c in counts if c])
+    previous = lambda a: np.where(first[:, None], 0.0, np.roll(a, 1, axis=0))  # noqa: E731  never across essays
+    following = lambda a: np.where(last[:, None], 0.0, np.roll(a, -1, axis=0))  # noqa: E731
+    ordered = np.sort(scores, axis=1)
+    top, runner_up = ordered[:, -1:], ordered[:, -2:-1] if n_factors > 1 else np.zeros((n, 1))
+    others = np.where(scores >= top, runner_up, top)  # the best score among the other factors
+    log_words = np.log1p([len(t) for r in readings for t in r.tokens])
+    shared = [off_topic, statement.astype(np.float32), named.sum(axis=1), copied.astype(np.float32), log_words]
+    previous_named = previous(named)
+    about = np.maximum(np.maximum(named, referred), previous_named * 0.5)
+    per_factor = [scores, similarity, named, referred, previous(scores), following(scores), previous_named, others,
+                  previous(similarity), following(similarity), similarity * about]
+    features = []
+    for f in range(n_factors):
+        score, sim, nm, ref, prev_score, next_score, prev_named, other, prev_sim, next_sim, sim_about = (a[:, f] for a in per_factor)
+        columns = [score, sim, nm, ref, *shared, prev_score, next_score, prev_named, other, position, repeated.astype(np.float32),
+                   prev_sim, next_sim,
+                   # Closeness counts most in a sentence about the factor: naming it, or referring back to it by pronoun.
+                   sim_about]
+        features.append(np.column_stack(columns).astype(np.float32))
+    return features
+
+
+def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """Factor x DEVELOP_FEATURES from one essay's sentence x factor probabilities."""
+    n, n_factors = point.shape
+    if n == 0:
+        return np.zeros((n_factors, len(DEVELOP_FEATURES)))
+    ordered = np.sort(point, axis=0)
+    second = ordered[-2] if n > 1 else np.zeros(n_factors)
+    elsewhere = detail.copy()
+    elsewhere[np.argmax(point, axis=0), np.arange(n_factors)] = 0.0  # detail in a sentence other than the best point
+    return np.column_stack([ordered[-1], second, np.minimum(point.sum(axis=0), 4.0), detail.max(axis=0),
+                            np.minimum(detail.sum(axis=0), 4.0), elsewhere.max(axis=0) if n > 1 else np.zeros(n_factors),
+                            np.full(n_factors, np.log1p(n))])
+
+
+def off_question_features(reading, point: np.ndarray) -> np.ndarray:
+    if point.size == 0:
+        return np.zeros(len(OFF_QUESTION_FEATURES))
+    best = point.max(axis=0)
+    nearest_point = reading.unmasked_scores.max(axis=1)
+    return np.array([best.max(), best.sum(), float(reading.off_topic.mean()), float(np.mean(reading.off_topic > nearest_point)),
+                     float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words))])
+
+
+def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float) -> np.ndarray:
+    # Pasted or repeated sentences are not the student's explanation, so their linking words earn nothing either.
+    own = [s.text for s, withheld in zip(reading.sentences, reading.withheld) if not withheld]
+    n = max(len(own), 1)
+    text = "\n".join(own).lower()
+    weighing, linking = len(_WEIGHING.findall(text)), len(_LINKING.findall(text))
+    copied_share = float(np.mean(reading.copied)) if len(reading.sentences) else 0.0
+    crediting = float(np.mean(point.max(axis=1) >= 0.5)) if point.size else 0.0
+    return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
+                     float(point.max(axis=0).sum()) if point.size else 0.0, float(np.sum(develop * (np.array(levels) > 0))),
+                     np.log1p(len(reading.words.words)), weighing / n, linking / n, float(weighing > 0), off_question,
+                     copied_share, crediting])

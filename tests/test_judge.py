@@ -1,0 +1,138 @@
+"""The learned judge: trained from annotated sentences, shipped as data, and not fooled by pasted or repeated text."""
+from __future__ import annotations
+
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+from models.annotations import check_annotations, load_annotations
+from models.engine import judge_path, load_model
+from models.errors import RubricateError
+from models.evaluate import DATA, DEFAULT_TRAINING, load_labelled_set, load_labelled_sets
+from models.judge import load_judge
+from models.rubric import DEFAULT_RUBRIC
+
+FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
+ANNOTATED_SETS = [*DEFAULT_TRAINING, DATA / "blind3"]
+
+
+def levels(report) -> dict[str, int]:
+    return {f.id: f.level for f in report.factors}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+# ---------------------------------------------------------------- the data it learns from
+@pytest.mark.parametrize("folder", ANNOTATED_SETS, ids=lambda p: p.name)
+def test_every_labelled_set_has_sentence_annotations_that_agree_with_its_levels(folder):
+    assert (folder / "sentences.csv").is_file()
+    essays = load_labelled_set(folder, FACTORS)
+    problems = [p for essay in essays for p in check_annotations(essay.text, essay.levels, list(essay.annotations), f"{folder.name}/{essay.id}")]
+    assert problems == []
+    assert set(load_annotations(folder, FACTORS)) <= {essay.id for essay in essays}
+
+
+def test_there_are_at_least_three_hundred_training_essays_and_the_test_set_is_not_among_them():
+    training = load_labelled_sets(DEFAULT_TRAINING, FACTORS)
+    assert len(training) >= 300
+    assert all(not str(folder).endswith("blind3") for folder in DEFAULT_TRAINING)
+
+
+# ---------------------------------------------------------------- the shipped model file
+def test_the_shipped_judge_is_plain_arrays_that_load_without_pickle():
+    path = judge_path(load_model().rubric)
+    with zipfile.ZipFile(path) as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
+    with np.load(path, allow_pickle=False) as data:
+        assert all(data[name].dtype != object for name in data.files)
+    assert load_judge(path).meta["essays"] >= 300
+
+
+def test_the_shipped_judge_matches_a_retrain_on_the_recorded_data(model):
+    from models.training import fit_judge, training_record
+
+    shipped = model.judge
+    assert shipped is not None, "rubric/stalin_leader.model.npz is missing or was trained for another version of the rubric"
+    rules = load_model(judged=False)
+    data = load_labelled_sets(DEFAULT_TRAINING, FACTORS)
+    record = training_record(rules, data, [folder.name for folder in DEFAULT_TRAINING])
+    assert shipped.meta == record, "the training data changed since the judge was trained: run `python -m app.cli train`"
+    retrained = fit_judge(rules, data, meta=record)
+    assert retrained.vocabulary == shipped.vocabulary
+    for name in ("sentence_weights", "presence_threshold", "develop_weights", "mark_weights", "rule_gates"):
+        assert np.allclose(getattr(retrained, name), getattr(shipped, name), atol=1e-5), name
+
+
+def test_a_damaged_model_file_is_named_with_what_to_do(tmp_path):
+    broken = tmp_path / "broken.model.npz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(RubricateError) as caught:
+        load_judge(broken)
+    assert str(broken) in str(caught.value) and "train" in str(caught.value)
+
+
+def test_a_question_without_a_trained_judge_is_scored_by_the_similarity_rules(tmp_path):
+    rubric_copy = tmp_path / "rubric" / "stalin_copy.yaml"
+    rubric_copy.parent.mkdir()
+    shutil.copytree(DEFAULT_RUBRIC.parent.parent / "corpus", tmp_path / "corpus")
+    rubric_copy.write_text(DEFAULT_RUBRIC.read_text(encoding="utf-8"), encoding="utf-8")
+    untrained = load_model(rubric_copy)
+    assert untrained.judge is None
+    report = untrained.score("As General Secretary Stalin appointed loyal supporters to important posts in the party.")
+    assert levels(report)["general_secretary"] >= 1
+
+
+def test_a_judge_trained_for_another_version_of_the_rubric_is_not_used(tmp_path):
+    rubric_copy = tmp_path / "rubric" / "stalin_leader.yaml"
+    rubric_copy.parent.mkdir()
+    shutil.copytree(DEFAULT_RUBRIC.parent.parent / "corpus", tmp_path / "corpus")
+    rubric_copy.write_text(DEFAULT_RUBRIC.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    shutil.copy(judge_path(load_model().rubric), rubric_copy.with_name("stalin_leader.model.npz"))
+    assert load_model(rubric_copy).judge is None
+
+
+# ---------------------------------------------------------------- real students' sentences (issue 13)
+@pytest.mark.parametrize("factor, text", [
+    ("luck", "Also Lenin died and there was no one chosen to replace him which was lucky for Stalin."),
+    ("alliances", "Stalin maneuvered himself into a stronger position within the party by allying with Zinoviev and Kamenev. "
+                  "He manipulated them into crushing Trotsky, thus eliminating the strongest opponent in his path to power."),
+    ("luck", "An example of a general error is the underestimation of Stalin. "
+             "This was beneficial as it allowed Stalin to make moves without anyone suspecting him."),
+])
+def test_a_point_made_the_way_real_students_write_is_found_with_no_false_warning(model, factor, text):
+    report = model.score(text)
+    assert levels(report)[factor] >= 1, levels(report)
+    assert report.factor(factor).evidence, "a judgement shows the sentences behind it"
+    assert not any("makes no point" in w for w in report.warnings), report.warnings
+
+
+# ---------------------------------------------------------------- gaming
+@pytest.mark.parametrize("part", ["cues", "description", "guidance"])
+def test_the_rubrics_own_words_pasted_back_earn_nothing_and_are_flagged(model, part):
+    texts = [t for f in model.rubric.factors for t in ({"cues": f.cues, "description": [f.description], "guidance": [f.guidance]}[part])]
+    report = model.score("\n\n".join(texts))
+    assert all(level == 0 for level in levels(report).values()), levels(report)
+    assert report.copy.flagged
+    assert any("own words" in w for w in report.warnings), report.warnings
+    assert report.mark_20 <= 4
+
+
+def test_saying_one_good_sentence_ten_times_earns_what_saying_it_once_earns(model):
+    sentence = ("Stalin used his post as General Secretary to appoint loyal supporters to key positions in the party, "
+                "and they voted for him at the congresses. ")
+    once, ten_times = model.score(sentence), model.score(sentence * 10)
+    assert levels(ten_times) == levels(once)
+    assert ten_times.mark_20 <= once.mark_20
+
+
+def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
+    terms = ("General Secretary, Card-Index, patronage, Lenin Enrolment, luck, grey blur, Lenin's death, Trotsky, arrogance, "
+             "Menshevik, Bonaparte, funeral, Testament, too rude, triumvirate, Zinoviev, Kamenev, Bukharin, United Opposition.")
+    report = model.score(terms)
+    assert all(level == 0 for level in levels(report).values())
+    assert report.mark_20 <= 3
