@@ -41,5 +41,6 @@ pages = [
 navigation = st.navigation(pages)
 wanted = st.session_state.pop(ui.WANTED_PAGE_KEY, None)
 if wanted:
-    st.switch_page(wanted)
+    page, query = wanted
+    st.switch_page(page, query_params=query)
 navigation.run()

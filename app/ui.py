@@ -5,13 +5,9 @@ functions only turn them into widgets, tables, charts and downloads.
 """
 from __future__ import annotations
 
-import io
 import json
-import tempfile
 import textwrap
-import zipfile
-from collections.abc import Callable, Iterable
-from html import escape
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import altair as alt
@@ -19,17 +15,20 @@ import pandas as pd
 import streamlit as st
 
 from models.batch import mark_inputs
-from models.copying import SharedPair, find_shared_pairs
 from models.coverage_report import CorpusSupport, corpus_support
 from models.errors import RubricateError
 from models.engine import CoverageModel, load_model
-from models.feedback_html import ESSAY_CSS, LEVEL_COLOURS, highlighted_essay_html, legend_html, render_feedback_html
+from models.exports import report_file_name
+from models.feedback_html import ESSAY_CSS, highlighted_essay_html, legend_html, render_feedback_html
+from models.marking import ClassPair, class_pairs, mark_into_session, session_inputs, session_rows
 from models.reader import EssayInput
 from models.report import LEVEL_NAMES, Report
+from models.review import TutorReview
 from models.rubric import Rubric, find_rubrics, load_rubric
-from models.sessions import TutorAgreement, calibrated_model, save_row, start_session, write_export
-from models.store import Draft, DraftChange, SessionSummary, Store, StoredEssay, open_store
+from models.sessions import TutorAgreement, calibrated_model
+from models.store import Draft, DraftChange, SessionSummary, Store, open_store
 
+PROSE_MARKS = ".,'\"?;"  # left as they are in user strings: they form no Markdown once the rest is escaped
 LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
 BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
 RUBRIC_KEY = "rubric_path"
@@ -74,7 +73,7 @@ def current_model(page: str) -> CoverageModel:
         # Opened by its own URL on a fresh server, a page runs without main.py (Streamlit
         # falls back to the pages/ folder until st.navigation has run once): go through
         # main, which comes back to this page with the sidebar in place.
-        st.session_state[WANTED_PAGE_KEY] = page
+        st.session_state[WANTED_PAGE_KEY] = (page, st.query_params.to_dict())  # e.g. ?session=NAME survives the detour
         st.switch_page("main.py")
     choices = rubric_choices()
     if not choices:
@@ -95,13 +94,22 @@ def calibrated_current_model(page: str) -> CoverageModel:
 
 
 # ------------------------------------------------------------------ one essay
-def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | None = None, key: str = "one") -> None:
-    """Everything a student sees about one essay: scores, factor statuses, the highlighted essay, next steps."""
+def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | None = None, key: str = "one",
+                    review: TutorReview | None = None, titles: Mapping[str, str] | None = None) -> None:
+    """Everything a student sees about one essay: scores, factor statuses, the highlighted essay, next steps.
+
+    `report` holds the final values; `review` (a stored essay's) says once what the tool had said
+    where the tutor changed it. `titles` names reference essays (corpus id -> title).
+    """
+    titles = titles or {}
     for warning in report.warnings:
         st.warning(warning, icon=":material/warning:")
     coverage, mark, length = st.columns(3)
     coverage.metric("Coverage of the rubric", f"{report.overall:.0f}%", help="How many of the rubric's factors the essay mentions or develops, weighted.")
-    mark.metric("Mark estimate", f"{report.mark_20} / 20")
+    if review is not None and review.tutor_mark is not None:
+        mark.metric("Tutor's mark", f"{report.mark_20} / 20", help=f"The tool said {review.tool_mark}." if review.mark_changed else None)
+    else:
+        mark.metric("Mark estimate", f"{report.mark_20} / 20")
     length.metric("Words", report.word_count)
 
     st.subheader("Factors")
@@ -109,13 +117,14 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     for factor in report.factors:
         name_col, level_col, score_col = st.columns([5, 2, 3])
         name_col.markdown(f"**{factor.name}**")
-        level_col.markdown(LEVEL_BADGES[factor.level])
+        said = f" :gray[(the tool said {LEVEL_NAMES[review.tool_levels[factor.id]]})]" if review and review.changed(factor.id) else ""
+        level_col.markdown(LEVEL_BADGES[factor.level] + said)
         score_col.progress(float(factor.score), text=f"score {factor.score:.2f}")
 
     st.subheader("The essay, with its evidence")
     st.caption("Sentences that make a factor's point are highlighted in that factor's colour. Hover over one to see which factor it supports.")
     if report.copy.flagged:
-        st.error(f"Parts of this essay repeat a reference essay word for word ({report.copy.source}); they are underlined in red.", icon=":material/flag:")
+        st.error(f"Parts of this essay repeat a reference essay word for word ({markdown_text(copied_title(report, titles))}); they are underlined in red.", icon=":material/flag:")
     st.html(f"<style>{ESSAY_CSS}</style>{legend_html(report)}{highlighted_essay_html(report, essay)}")
 
     to_improve = [f for f in report.factors if f.level < 2 and f.suggestion]
@@ -126,45 +135,67 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         with st.expander(f"{factor.name} — {LEVEL_NAMES[factor.level]}", expanded=True):
             st.markdown(factor.suggestion.guidance)
             for excerpt in factor.suggestion.excerpts:
-                st.markdown(f"> {quote_markdown(excerpt.text)}\n\n*— reference essay {excerpt.source}*")
+                source = titles.get(excerpt.source, f"reference essay {excerpt.source}")
+                st.markdown(f"> {quote_markdown(excerpt.text)}\n\n*— {markdown_text(source)}*")
 
     st.download_button(
         "Download this feedback (HTML)",
-        render_feedback_html(report, essay, rubric, student),
-        file_name=f"feedback-{_file_stem(student or 'essay')}.html",
+        render_feedback_html(report, essay, rubric, student, review=review, titles=titles),
+        file_name=report_file_name(student or "essay", set()),
         mime="text/html",
         key=f"download-{key}",
         icon=":material/download:",
     )
 
 
+def plural(n: int, word: str) -> str:
+    """ "1 essay", "2 essays"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def copied_title(report: Report, titles: Mapping[str, str]) -> str:
+    """The reference essay a flagged essay copies, by title where known."""
+    passages = report.copy.passages
+    return titles.get(passages[0].source, report.copy.source or "") if passages else (report.copy.source or "")
+
+
+def reference_titles(model: CoverageModel) -> dict[str, str]:
+    return {essay.id: essay.title for essay in model.corpus.essays}
+
+
+def markdown_text(text: str) -> str:
+    """A user's string (a file, student or session name, an error naming one) shown in Markdown exactly as written.
+
+    Every ASCII punctuation mark but prose's . , ' " ? ; is backslash-escaped (CommonMark allows it for
+    all of them), and "www." loses its autolink, so no link, image, HTML, autolinked URL, emoji, icon,
+    maths or colour directive can form.
+    """
+    escaped = "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() and c not in PROSE_MARKS else c for c in str(text))
+    return escaped.replace("www.", "www\\.").replace("WWW.", "WWW\\.")
+
+
 def quote_markdown(text: str) -> str:
-    """Reference text shown as a Markdown quote: escape Markdown so it shows as written."""
-    return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in " ".join(text.split()))
-
-
-def _file_stem(name: str) -> str:
-    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)
-    return stem.strip("_") or "essay"
+    """Text shown as a Markdown quote: one line, escaped so it shows as written."""
+    return markdown_text(" ".join(str(text).split()))
 
 
 # ------------------------------------------------------------------ a batch
 def mark_batch_inputs(inputs: list[EssayInput], model: CoverageModel,
                       on_progress: Callable[[int], object] | None = None) -> dict:
-    """Mark a batch and keep what the pages need: the inputs, one row per input, the shared passages."""
+    """Mark a batch without storing it, keeping what the pages need: the inputs, one row per input, the shared passages."""
     rows = list(mark_inputs(inputs, model, on_progress=on_progress))
-    return {"rubric": str(model.rubric.path), "inputs": inputs, "rows": rows, "pairs": shared_pairs(inputs)}
+    return {"rubric": str(model.rubric.path), "inputs": inputs, "rows": rows, "pairs": shared_pairs(inputs, rows)}
 
 
-def shared_pairs(inputs: Iterable[EssayInput]) -> list[SharedPair]:
+def shared_pairs(inputs: Iterable[EssayInput], rows: Iterable[dict] = ()) -> list[ClassPair]:
     """Pairs of readable essays in the batch that share long passages, named by source."""
-    return find_shared_pairs({item.source: item.text for item in inputs if item.ok})
+    return class_pairs({item.source: item.text for item in inputs if item.ok}, {row["source"]: row for row in rows})
 
 
 def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
     """One row per input, failed ones included: who, what file, scores, each factor's level, flags.
 
-    Rows of a stored session (`stored_row`) also show the tutor's decisions beside the tool's:
+    Rows of a stored session (`final_row`) also show the tutor's decisions beside the tool's:
     a changed factor reads "developed → mentioned", and "tutor's mark" and "comments" columns appear.
     """
     stored = any("tutor_levels" in row for row in rows)
@@ -173,13 +204,13 @@ def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
         record = {"student": row["student"], "source": row["source"], "status": row["status"]}
         ok = row["status"] == "ok"
         record["overall"] = row["overall"] if ok else None
-        record["mark /20"] = row["mark_20"] if ok else None
+        record["mark /20"] = row.get("tool_mark", row.get("mark_20")) if ok else None
         if stored:
             record["tutor's mark"] = row.get("tutor_mark")
-        levels = {f["id"]: f["level"] for f in row["factors"]} if ok else {}
-        tutor = row.get("tutor_levels", {})
+        final = {f["id"]: f["level"] for f in row["factors"]} if ok else {}
+        tool = row.get("tool_levels", final)
         for factor in rubric.factors:
-            record[factor.name] = level_change(levels.get(factor.id), tutor.get(factor.id))
+            record[factor.name] = level_change(tool.get(factor.id), final.get(factor.id))
         record["copied"] = ("yes: " + str(row["copy"]["source"])) if ok and row["copy"]["flagged"] else ""
         record["warnings"] = " ".join(row["warnings"]) if ok else ""
         record["error"] = row["error"] or ""
@@ -192,10 +223,10 @@ def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
 
 
 def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
-    """Essays × factors, coloured by level (the tutor's where set), so a tutor sees at a glance what the class missed."""
+    """Essays × factors, coloured by final level (the tutor's where set), so a tutor sees at a glance what the class missed."""
     cells = [
         {"essay": row["student"] or row["source"], "factor": f["name"],
-         "level": LEVEL_NAMES[row.get("tutor_levels", {}).get(f["id"], f["level"])], "score": f["score"]}
+         "level": LEVEL_NAMES[f["level"]], "score": f["score"]}
         for row in rows
         if row["status"] == "ok"
         for f in row["factors"]
@@ -251,54 +282,29 @@ def heatmap_height(essays: int) -> int:
     return 120 + 40 * max(essays, 2)
 
 
-def table_to_xlsx(table: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="Marks")
-    return buffer.getvalue()
-
-
-def feedback_zip(inputs: list[EssayInput], model: CoverageModel) -> bytes:
-    """One self-contained HTML report per readable essay, in a .zip named by student."""
-    readable = [item for item in inputs if item.ok]
-    reports = model.score_many([item.text for item in readable])
-    buffer = io.BytesIO()
-    used: set[str] = set()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for item, report in zip(readable, reports):
-            unique = _unique_stem(_file_stem(item.student or item.source), used)
-            archive.writestr(f"{unique}.html", render_feedback_html(report, item.text, model.rubric, item.student or item.source))
-    return buffer.getvalue()
-
-
-def _unique_stem(name: str, used: set[str]) -> str:
-    """Two essays by one student (or two "essay.txt") keep both reports: name, name-2, name-3…"""
-    unique, n = name, 2
-    while unique in used:
-        unique, n = f"{name}-{n}", n + 1
-    used.add(unique)
-    return unique
-
-
 def essay_label(item: EssayInput) -> str:
     return f"{item.student} ({item.source})" if item.student and item.student != Path(item.source).stem else item.source
 
 
-def pairs_table(pairs: list[SharedPair], inputs: list[EssayInput]) -> pd.DataFrame:
-    """Shared-passage pairs with a short quote of the first shared passage, for the tutor to check."""
+def pairs_table(pairs: list[ClassPair], inputs: list[EssayInput], titles: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Shared-passage pairs with a short quote of the first shared passage, and the reference essay both copied, if any."""
     texts = {item.source: item.text for item in inputs}
+    titles = titles or {}
     records = []
     for pair in pairs:
         first = pair.passages[0] if pair.passages else None
         quote = texts.get(pair.first, "")[first.start : first.end] if first else ""
+        reference = ", ".join(titles.get(s, s) for s in pair.reference.split(", ")) if pair.reference else ""
         records.append({
             "first essay": pair.first,
             "second essay": pair.second,
             "shared words": pair.shared_words,
             "passages": len(pair.passages),
             "first shared passage": (quote[:160] + "…") if len(quote) > 160 else quote,
+            "both copied reference essay": reference,
         })
-    return pd.DataFrame.from_records(records, columns=["first essay", "second essay", "shared words", "passages", "first shared passage"])
+    return pd.DataFrame.from_records(records, columns=["first essay", "second essay", "shared words", "passages", "first shared passage",
+                                                       "both copied reference essay"])
 
 
 @st.cache_resource(show_spinner="Reading the reference essays against the rubric…")
@@ -313,48 +319,19 @@ def corpus_support_cached(rubric_path: str) -> CorpusSupport:
 TUTOR_CHOICES = (None, 0, 1, 2)  # None: keep the tool's level
 
 
-def unique_session_name(store: Store, name: str) -> str:
-    """`name`, or `name (2)`, `name (3)`… when a session already has it, so marking never fails on a name."""
-    taken = {s.name for s in store.sessions()}
-    unique, n = name.strip(), 2
-    while unique in taken:
-        unique, n = f"{name.strip()} ({n})", n + 1
-    return unique
-
-
 def mark_batch_into_session(inputs: list[EssayInput], model: CoverageModel, store: Store, name: str,
                             on_progress: Callable[[int], object] | None = None) -> dict:
-    """Mark a batch as `mark_batch_inputs` does, saving each essay in session `name` as it is marked.
-
-    Committed row by row (as the CLI's `batch --session`), so a browser closed mid-batch keeps what was marked.
-    """
-    session_id = start_session(store, name, model)
-    rows = []
-    for item, row in zip(inputs, mark_inputs(inputs, model, on_progress=on_progress)):
-        save_row(store, session_id, row, item.text)
-        rows.append(row)
-    return {"rubric": str(model.rubric.path), "inputs": inputs, "rows": rows, "pairs": shared_pairs(inputs), "session": name}
+    """Mark a batch into session `name` (models.marking, as the CLI's `batch --session`), kept as the page's batch."""
+    rows = [row for _, row in mark_into_session(inputs, model, store, name, on_progress=on_progress)]
+    return {"rubric": str(model.rubric.path), "inputs": inputs, "pairs": shared_pairs(inputs, rows), "session": name}
 
 
-def stored_row(essay: StoredEssay) -> dict:
-    """A batch row rebuilt from a stored essay: the shape `mark_inputs` yields, with the tutor's decisions beside it."""
-    row = {"source": essay.source, "student": essay.student_name, "status": essay.status, "error": essay.error}
-    row.update(essay.result or {})
-    row["tutor_levels"] = dict(essay.overrides)
-    row["tutor_mark"] = essay.mark_override
-    row["comments"] = [c.text for c in essay.comments]
-    row["essay_id"] = essay.id
-    return row
-
-
-def batch_from_session(store: Store, name: str) -> dict:
+def batch_from_session(store: Store, name: str, rubric: Rubric) -> dict:
     """A stored session loaded back as the batch the page shows (after a refresh or a server restart)."""
     session = store.session(name)
-    essays = store.essays(session.id)
-    inputs = [EssayInput(e.source, e.text, e.student_name, None if e.status == "ok" else (e.error or "could not be read"))
-              for e in essays]
-    return {"rubric": session.rubric_path, "inputs": inputs, "rows": [stored_row(e) for e in essays],
-            "pairs": shared_pairs(inputs), "session": name}
+    inputs = session_inputs(store, name)
+    return {"rubric": session.rubric_path, "inputs": inputs, "pairs": shared_pairs(inputs, session_rows(store, name, rubric)),
+            "session": name}
 
 
 def session_label(summary: SessionSummary) -> str:
@@ -368,41 +345,6 @@ def level_change(tool: int | None, tutor: int | None) -> str:
     if tutor is None or tutor == tool:
         return LEVEL_NAMES[tool]
     return f"{LEVEL_NAMES[tool]} → {LEVEL_NAMES[tutor]}"
-
-
-def session_export(rows: list[dict], suffix: str) -> bytes:
-    """The CLI's `export` (session_table + write_export) as bytes for a download button."""
-    with tempfile.TemporaryDirectory() as folder:
-        return write_export(rows, Path(folder) / f"export{suffix}").read_bytes()
-
-
-def tutor_section_html(row: dict, rubric: Rubric) -> str:
-    """The tutor's changed levels, mark and comments, for the student's HTML report."""
-    tool = {f["id"]: f["level"] for f in row.get("factors", ())}
-    changed = [f"<li>{escape(f.name)}: {escape(level_change(tool.get(f.id), level))}</li>"
-               for f in rubric.factors if (level := row["tutor_levels"].get(f.id)) is not None and level != tool.get(f.id)]
-    parts = []
-    if row["tutor_mark"] is not None:
-        parts.append(f"<p>Mark: <b>{row['tutor_mark']} / 20</b> (the tool estimated {row.get('mark_20')})</p>")
-    if changed:
-        parts.append(f"<ul>{''.join(changed)}</ul>")
-    parts += [f"<blockquote>{escape(text)}</blockquote>" for text in row["comments"]]
-    return f"<h2>Your tutor's marking</h2>{''.join(parts)}" if parts else ""
-
-
-def session_feedback_zip(inputs: list[EssayInput], rows: list[dict], model: CoverageModel) -> bytes:
-    """`feedback_zip`, each report carrying the tutor's mark, changed levels and comments above the factors."""
-    readable = [(item, row) for item, row in zip(inputs, rows) if item.ok]
-    reports = model.score_many([item.text for item, _ in readable])
-    buffer = io.BytesIO()
-    used: set[str] = set()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for (item, row), report in zip(readable, reports):
-            unique = _unique_stem(_file_stem(item.student or item.source), used)
-            page = render_feedback_html(report, item.text, model.rubric, item.student or item.source)
-            page = page.replace("<h2>Factors</h2>", tutor_section_html(row, model.rubric) + "<h2>Factors</h2>", 1)
-            archive.writestr(f"{unique}.html", page)
-    return buffer.getvalue()
 
 
 def thresholds_caption(model: CoverageModel, base: CoverageModel) -> str:
@@ -456,7 +398,7 @@ def _save_comment(essay_id: int, key: str) -> None:
 def render_tutor_marking(row: dict, rubric: Rubric) -> None:
     """The tutor's level per factor, mark and comments for one stored essay, each saved the moment it changes."""
     essay_id = row["essay_id"]
-    tool = {f["id"]: f["level"] for f in row["factors"]}
+    tool = row["tool_levels"]
     with st.expander("Your marking (saved as you go)", expanded=True, icon=":material/rate_review:"):
         st.caption("Leave a factor on the tool's value to accept it. Your choices are kept in the marking database at once.")
         columns = st.columns(3)
@@ -471,7 +413,7 @@ def render_tutor_marking(row: dict, rubric: Rubric) -> None:
         mark_key = f"tutor-mark-{essay_id}"
         marks = (None, *range(21))
         st.selectbox("Mark /20", marks, index=marks.index(row["tutor_mark"]), key=mark_key,
-                     format_func=lambda m: f"tool's mark ({row['mark_20']})" if m is None else str(m),
+                     format_func=lambda m: f"tool's mark ({row['tool_mark']})" if m is None else str(m),
                      on_change=_save_mark, args=(essay_id, mark_key))
         for text in row["comments"]:
             st.markdown(f"> {quote_markdown(text)}")

@@ -165,6 +165,17 @@ class StoredEssay:
 
 
 @dataclass(frozen=True)
+class Decisions:
+    """A tutor's changes to one essay, applied together with others by `Store.apply_decisions`."""
+
+    essay_id: int
+    levels: dict[str, int | None]  # factor id -> tutor's level; None goes back to the tool's
+    set_mark: bool = False  # whether `mark` applies (None then goes back to the tool's mark)
+    mark: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Draft:
     id: int
     student_key: str  # student name or id
@@ -432,20 +443,41 @@ class Store:
         self._set_override("mark_overrides", {"essay_id": essay_id}, "mark", mark)
 
     def _set_override(self, table: str, key: dict[str, object], column: str, value: int | None) -> None:
+        with self._writing() as conn:
+            self._write_override(conn, table, key, column, value)
+
+    def _write_override(self, conn: sqlite3.Connection, table: str, key: dict[str, object], column: str, value: int | None) -> None:
         """Write or clear one override row; clearing it lets the tool's value show again."""
         names = ", ".join(key)
+        self._require_essay(conn, key["essay_id"])
+        if value is None:
+            where = " AND ".join(f"{name} = ?" for name in key)
+            conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
+        else:
+            conn.execute(
+                f"INSERT INTO {table} ({names}, {column}, updated_at) VALUES ({'?, ' * len(key)}?, ?) "
+                f"ON CONFLICT ({names}) DO UPDATE SET {column} = excluded.{column}, "
+                "updated_at = excluded.updated_at",
+                (*key.values(), value, _now()),
+            )
+
+    def apply_decisions(self, decisions: Sequence[Decisions]) -> None:
+        """Several essays' changes in one transaction: every one is kept, or (on any error) none."""
+        for d in decisions:
+            for factor_id, level in d.levels.items():
+                if level is not None and not _is_level(level):
+                    raise RubricateError(f"Essay {d.essay_id}, factor '{factor_id}': level must be 0, 1 or 2, not {level!r}.")
+            if d.set_mark and d.mark is not None and not _is_mark(d.mark):
+                raise RubricateError(f"Essay {d.essay_id}: mark must be a whole number from 0 to {MAX_MARK}, not {d.mark!r}.")
         with self._writing() as conn:
-            self._require_essay(conn, key["essay_id"])
-            if value is None:
-                where = " AND ".join(f"{name} = ?" for name in key)
-                conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
-            else:
-                conn.execute(
-                    f"INSERT INTO {table} ({names}, {column}, updated_at) VALUES ({'?, ' * len(key)}?, ?) "
-                    f"ON CONFLICT ({names}) DO UPDATE SET {column} = excluded.{column}, "
-                    "updated_at = excluded.updated_at",
-                    (*key.values(), value, _now()),
-                )
+            for d in decisions:
+                for factor_id, level in d.levels.items():
+                    self._write_override(conn, "level_overrides", {"essay_id": d.essay_id, "factor_id": factor_id}, "level", level)
+                if d.set_mark:
+                    self._write_override(conn, "mark_overrides", {"essay_id": d.essay_id}, "mark", d.mark)
+                if d.comment and d.comment.strip():
+                    self._require_essay(conn, d.essay_id)
+                    conn.execute("INSERT INTO comments (essay_id, text, created_at) VALUES (?, ?, ?)", (d.essay_id, d.comment, _now()))
 
     def add_comment(self, essay_id: int, text: str) -> None:
         if not text.strip():

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app import ui
 from models.coverage_report import batch_coverage
 from models.engine import load_model
+from models.exports import export_columns, export_table, feedback_zip, table_bytes
 from models.reader import essay_from_text, read_essay_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,17 +168,18 @@ def test_progress_is_reported_for_every_input(model, two_essays_and_a_png):
 
 
 def test_excel_download_reads_back_as_the_table(model, two_essays_and_a_png):
-    table = ui.batch_table(ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"], model.rubric)
-    back = pd.read_excel(io.BytesIO(ui.table_to_xlsx(table)))
-    assert list(back.columns) == list(table.columns)
-    assert list(back["source"]) == list(table["source"])
+    table = export_table(ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"], model.rubric)
+    back = pd.read_excel(io.BytesIO(table_bytes(table, export_columns(model.rubric), ".xlsx")))
+    assert list(back.columns) == export_columns(model.rubric)
+    assert list(back["source"]) == [record["source"] for record in table]
 
 
 def test_feedback_zip_has_one_report_per_readable_essay_with_unique_names(model):
     same_name = read_essay_bytes("essay.txt", essay("d01.txt").encode()) * 2
-    archive = zipfile.ZipFile(io.BytesIO(ui.feedback_zip(same_name, model)))
-    assert sorted(archive.namelist()) == ["essay-2.html", "essay.html"]
-    assert archive.read("essay.html").decode().startswith("<!DOCTYPE html>")
+    rows = ui.mark_batch_inputs(same_name, model)["rows"]
+    archive = zipfile.ZipFile(io.BytesIO(feedback_zip(rows, [item.text for item in same_name], model.rubric)))
+    assert sorted(archive.namelist()) == ["feedback-essay-2.html", "feedback-essay.html"]
+    assert archive.read("feedback-essay.html").decode().startswith("<!DOCTYPE html>")
 
 
 def test_students_sharing_a_paragraph_are_paired(model):

@@ -13,9 +13,12 @@ from streamlit.testing.v1 import AppTest
 from test_app_pages import app, essay  # the same app and devset essays as the pages' specification
 
 from app import ui
+from models.exports import export_columns, export_table, feedback_zip, table_bytes
+from models.marking import session_rows, unique_session_name
 from models.reader import read_essay_bytes
-from models.sessions import calibrated_model, session_table
+from models.sessions import calibrated_model
 from models.store import open_store
+
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
@@ -66,8 +69,8 @@ def test_a_marked_batch_is_saved_as_a_named_session_essay_by_essay(db, model):
 def test_a_taken_session_name_gets_a_number_instead_of_failing(db, model):
     marked_session(model, "Y13 mock", "d01.txt")
     with open_store(db) as store:
-        assert ui.unique_session_name(store, "Y13 mock") == "Y13 mock (2)"
-        assert ui.unique_session_name(store, "Y12 mock") == "Y12 mock"
+        assert unique_session_name(store, "Y13 mock") == "Y13 mock (2)"
+        assert unique_session_name(store, "Y12 mock") == "Y12 mock"
 
 
 def test_the_batch_page_offers_a_default_session_name_and_shows_the_database(db):
@@ -112,10 +115,11 @@ def test_a_mark_override_reaches_the_table_and_the_exported_csv(db, model):
     assert at.dataframe[0].value["tutor's mark"][0] == 17
     assert "Download table (CSV)" in [b.proto.label for b in at.get("download_button")]
     with open_store(db) as store:  # what that button serves (AppTest keeps no download bytes)
-        exported = ui.session_export(session_table(store.essays(store.session("Y13 mock").id), model.rubric.factor_ids), ".csv")
-    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8"))))
-    assert rows[0]["tutor_mark"] == "17" and rows[0]["final_mark"] == "17"
-    assert rows[1]["tutor_mark"] == ""
+        records = export_table(session_rows(store, "Y13 mock", model.rubric), model.rubric)
+    exported = table_bytes(records, export_columns(model.rubric), ".csv")
+    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert rows[0]["tutor's mark"] == "17" and rows[0]["mark /20"] == "17"
+    assert rows[1]["tutor's mark"] == ""
 
 
 def test_a_comment_persists_after_a_refresh_and_travels_in_the_exports(db, model):
@@ -129,10 +133,10 @@ def test_a_comment_persists_after_a_refresh_and_travels_in_the_exports(db, model
     assert again.dataframe[0].value["comments"][0] == "Good use of the Testament."
     assert any("Good use of the Testament." in m.value for m in again.markdown)
     with open_store(db) as store:
-        essays = store.essays(store.session("Y13 mock").id)
-    archive = zipfile.ZipFile(io.BytesIO(ui.session_feedback_zip(class_set("d01.txt", "d02.txt"), [ui.stored_row(e) for e in essays], model)))
-    assert "Good use of the Testament." in archive.read("student1.html").decode()
-    assert "Your tutor" not in archive.read("student2.html").decode()
+        rows = session_rows(store, "Y13 mock", model.rubric)
+    archive = zipfile.ZipFile(io.BytesIO(feedback_zip(rows, [i.text for i in class_set("d01.txt", "d02.txt")], model.rubric)))
+    assert "Good use of the Testament." in archive.read("feedback-student1.html").decode()
+    assert "Your tutor" not in archive.read("feedback-student2.html").decode()
 
 
 # ------------------------------------------------------------------ agreement and recalibration
@@ -207,3 +211,60 @@ def test_feedback_without_a_name_keeps_no_draft(db):
     at.button[0].click().run()
     assert not at.exception
     assert not any(s.value == "Your drafts" for s in at.subheader)
+
+
+# ------------------------------------------------------------------ the tutor's word everywhere
+def test_the_feedback_under_the_tutor_panel_shows_the_tutors_level_and_mark(db, model):
+    marked_session(model, "Y13 mock", "d11.txt")
+    with open_store(db) as store:
+        (stored,) = store.essays(store.session("Y13 mock").id)
+        store.set_level_override(stored.id, "testament", 2)
+        store.set_mark_override(stored.id, 16)
+    at = reopened("Y13 mock")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tutor's mark"] == "16 / 20" and "Mark estimate" not in metrics
+    shown = "\n".join(m.value for m in at.markdown)
+    assert ":green-badge[developed] :gray[(the tool said absent)]" in shown
+    assert not any("Lenin's Testament" in w.value for w in at.warning)
+    assert not any(e.label.startswith("Lenin's Testament") for e in at.expander)
+
+
+def test_the_coverage_page_counts_the_tutors_levels_for_the_chosen_session(db, model):
+    marked_session(model, "Y13 mock", "d11.txt", "d02.txt")
+    with open_store(db) as store:
+        stored = store.essays(store.session("Y13 mock").id)
+        store.set_level_override(stored[0].id, "testament", 2)
+    at = app().switch_page("pages/coverage.py").run()
+    at.selectbox(key="coverage_session").select("Y13 mock").run()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "Lenin's Testament: absent in **1** of 2" in shown  # the tool had it absent in both
+
+
+def test_a_reload_of_the_batch_pages_url_reopens_its_session(db, model):
+    marked_session(model, "Y13 mock", "d01.txt", "d02.txt")
+    at = batch_page()
+    at.query_params["session"] = "Y13 mock"
+    at.run()
+    assert not at.exception
+    assert "Results: 2 marked" in at.subheader[0].value
+    assert list(at.dataframe[0].value["source"]) == ["student1.txt", "student2.txt"]
+
+
+def test_names_put_into_markdown_cannot_make_links_or_images(db, model):
+    hostile = "![x](http://127.0.0.1:8765/p.png) [click me](http://evil.example)"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{hostile}.txt", b"")
+        archive.writestr("fine.txt", essay("d01.txt").encode())
+    with open_store() as store:
+        ui.mark_batch_into_session(read_essay_bytes("class.zip", buffer.getvalue()), model, store, hostile)
+    at = batch_page()
+    at.query_params["session"] = hostile
+    at.run()
+    assert not at.exception
+    shown = [w.value for w in at.warning] + [c.value for c in at.caption]
+    assert any("could not be marked" in text for text in shown) and any("Session **" in text for text in shown)
+    for text in shown:
+        assert "](" not in text and "![" not in text and "http://" not in text
+        assert "\\!\\[x\\]\\(http\\:\\/\\/127.0.0.1" in text if "127.0.0.1" in text else True

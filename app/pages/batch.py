@@ -2,6 +2,8 @@
 
 Every batch is kept as a named marking session in the store ($RUBRICATE_DB), essay by essay as it
 is marked, and every correction or comment is written at once: a refresh or a restart loses nothing.
+The open session's name is in the page's URL (?session=NAME), so a reload or a shared link reopens it.
+Marking and exports are models.marking and models.exports, the same code as the CLI's.
 """
 from __future__ import annotations
 
@@ -11,13 +13,19 @@ import streamlit as st
 
 from app import ui
 from models.errors import RubricateError
+from models.exports import export_columns, export_table, feedback_zip, import_review, report_file_name, table_bytes
+from models.marking import session_rows, unique_session_name
 from models.reader import read_essay_bytes
 from models.report import Report
-from models.sessions import calibrated_model, recalibrate, session_table, tutor_agreement
+from models.review import TutorReview
+from models.sessions import calibrated_model, recalibrate, tutor_agreement
 from models.store import open_store
+
+SESSION_PARAM = "session"  # the URL's query parameter naming the open session
 
 base_model = ui.current_model("pages/batch.py")
 rubric = base_model.rubric
+titles = ui.reference_titles(base_model)
 store = open_store()  # one connection per script run: a Store must not cross threads
 model = calibrated_model(store, base_model)  # new marking uses the tutor's recalibrated thresholds, if any
 st.title("Mark a batch of essays")
@@ -27,6 +35,14 @@ st.caption(
     "Every file gets a row in the table; files that cannot be read say why."
 )
 
+
+def open_batch(batch: dict) -> None:
+    st.session_state[ui.BATCH_KEY] = batch
+    st.session_state.pop("batch_zip", None)
+    if batch.get("session"):
+        st.query_params[SESSION_PARAM] = batch["session"]
+
+
 uploads = st.file_uploader(
     "Essays", type=["txt", "docx", "pdf", "csv", "zip"], accept_multiple_files=True, key="batch_files"
 )
@@ -34,17 +50,29 @@ name = st.text_input("Session name", value=f"Batch {datetime.now():%Y-%m-%d %H:%
                      help="The batch is saved under this name, so you can reopen it and your corrections later.")
 if st.button("Mark essays", type="primary", icon=":material/task_alt:", disabled=not uploads):
     inputs = [item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())]
-    bar = st.progress(0.0, text=f"Marking {len(inputs)} essays…")
+    bar = st.progress(0.0, text=f"Marking {ui.plural(len(inputs), 'essay')}…")
     done = [0]  # a list, so the callback can add to it
 
     def advance(n: int) -> None:
         done[0] += n
         bar.progress(min(1.0, done[0] / max(1, len(inputs))), text=f"Marked {done[0]} of {len(inputs)}")
 
-    session_name = ui.unique_session_name(store, name or "Batch")
-    st.session_state[ui.BATCH_KEY] = ui.mark_batch_into_session(inputs, model, store, session_name, on_progress=advance)
-    st.session_state.pop("batch_zip", None)
+    session_name = unique_session_name(store, name or "Batch")
+    open_batch(ui.mark_batch_into_session(inputs, model, store, session_name, on_progress=advance))
     bar.empty()
+
+# A reload or a shared link: the URL names the session to reopen.
+wanted = st.query_params.get(SESSION_PARAM)
+current = st.session_state.get(ui.BATCH_KEY)
+if wanted and (not current or current.get("session") != wanted):
+    known = {s.name: s for s in store.sessions()}
+    if wanted in known and known[wanted].rubric_id == rubric.id:
+        open_batch(ui.batch_from_session(store, wanted, rubric))
+    elif wanted in known:
+        st.info("The session in this page's address was marked against another question. Choose that question in the sidebar.",
+                icon=":material/swap_horiz:")
+    else:
+        st.warning(f"No saved session is named {ui.markdown_text(wanted)}; choose one below.", icon=":material/warning:")
 
 with st.expander("Reopen a session", icon=":material/history:", expanded=not st.session_state.get(ui.BATCH_KEY)):
     summaries = [s for s in reversed(store.sessions()) if s.rubric_id == rubric.id]
@@ -52,8 +80,7 @@ with st.expander("Reopen a session", icon=":material/history:", expanded=not st.
     if summaries:
         chosen_session = st.selectbox("Session", summaries, format_func=ui.session_label, key="reopen_session")
         if st.button("Reopen", icon=":material/folder_open:"):
-            st.session_state[ui.BATCH_KEY] = ui.batch_from_session(store, chosen_session.name)
-            st.session_state.pop("batch_zip", None)
+            open_batch(ui.batch_from_session(store, chosen_session.name, rubric))
     else:
         st.caption("No saved sessions for this question yet.")
 
@@ -67,17 +94,17 @@ if batch["rubric"] != str(rubric.path):
 
 inputs = batch["inputs"]
 session = store.session(batch["session"]) if batch.get("session") else None
-essays = store.essays(session.id) if session else []
-# The tutor's decisions are read back from the store on every run, so the table always shows what is saved.
-rows = [ui.stored_row(e) for e in essays] if session else batch["rows"]
+# The tutor's decisions are read back from the store on every run, so every view shows what is saved.
+rows = session_rows(store, session.name, rubric) if session else batch["rows"]
 failed = [row for row in rows if row["status"] != "ok"]
 marked = len(rows) - len(failed)
 st.divider()
 st.subheader(f"Results: {marked} marked" + (f", {len(failed)} could not be read" if failed else ""))
 if session:
-    st.caption(f"Session **{session.name}**, saved in {store.path}. A changed factor reads *tool → tutor*.")
+    st.caption(f"Session **{ui.markdown_text(session.name)}**, saved in {store.path}. A changed factor reads *tool → tutor*.")
 if failed:
-    st.warning("Some files could not be marked; their rows say why:\n\n" + "\n".join(f"- {row['error']}" for row in failed), icon=":material/warning:")
+    st.warning("Some files could not be marked; their rows say why:\n\n" + "\n".join(f"- {ui.markdown_text(row['error'])}" for row in failed),
+               icon=":material/warning:")
 
 table = ui.batch_table(rows, rubric)
 st.dataframe(
@@ -92,25 +119,39 @@ st.dataframe(
 )
 
 csv_col, xlsx_col, zip_col = st.columns(3)
-if session:  # the CLI's `export`: tool and tutor values, final values, comments
-    export_rows = session_table(essays, rubric.factor_ids)
-    csv_data, xlsx_data = ui.session_export(export_rows, ".csv"), ui.session_export(export_rows, ".xlsx")
-    stem = ui._file_stem(session.name)
-else:
-    csv_data, xlsx_data, stem = table.to_csv(index=False), ui.table_to_xlsx(table), "rubricate"
-csv_col.download_button("Download table (CSV)", csv_data, f"{stem}-marks.csv", "text/csv", icon=":material/download:")
+# The CLI's `export`: final values (the tutor's where set), levels as words, comments.
+records, columns = export_table(rows, rubric, titles), export_columns(rubric)
+stem = report_file_name(session.name if session else "rubricate", set()).removeprefix("feedback-").removesuffix(".html")
+csv_col.download_button("Download table (CSV)", table_bytes(records, columns, ".csv"), f"{stem}-marks.csv", "text/csv",
+                        icon=":material/download:")
 xlsx_col.download_button(
-    "Download table (Excel)", xlsx_data, f"{stem}-marks.xlsx",
+    "Download table (Excel)", table_bytes(records, columns, ".xlsx"), f"{stem}-marks.xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:",
 )
 if marked:
-    # Rebuilt when the tutor's decisions change, so the students' reports carry them.
+    # From the stored rows with the tutor's decisions: rebuilt when they change, never re-marked.
     fingerprint = repr([(r.get("tutor_levels"), r.get("tutor_mark"), r.get("comments")) for r in rows])
     cached = st.session_state.get("batch_zip")
     if not cached or cached[0] != fingerprint:
-        data = ui.session_feedback_zip(inputs, rows, model) if session else ui.feedback_zip(inputs, model)
-        st.session_state["batch_zip"] = cached = (fingerprint, data)
+        st.session_state["batch_zip"] = cached = (fingerprint, feedback_zip(rows, [item.text for item in inputs], rubric, titles))
     zip_col.download_button("Feedback reports (.zip of HTML)", cached[1], f"{stem}-feedback.zip", "application/zip", icon=":material/folder_zip:")
+
+if session:
+    with st.expander("Import a table you edited", icon=":material/upload:"):
+        st.caption("Download the table, change levels, marks or comments in a spreadsheet, and upload it here: "
+                   "changes become your corrections. Nothing is applied unless every row matches.")
+        edited = st.file_uploader("Edited table (.csv or .xlsx)", type=["csv", "xlsx"], key="import_file")
+        if st.button("Import changes", icon=":material/upload_file:", disabled=edited is None):
+            try:
+                done = import_review(store, session.name, edited.name, edited.getvalue(), rubric)
+            except RubricateError as exc:
+                st.error(ui.markdown_text(str(exc)), icon=":material/error:")
+            else:
+                st.session_state["imported"] = (f"Imported {ui.plural(done.levels, 'level')}, {ui.plural(done.marks, 'mark')} "
+                                                f"and {ui.plural(done.comments, 'comment')}.")
+                st.rerun()
+        if st.session_state.get("imported"):
+            st.success(st.session_state.pop("imported"), icon=":material/check_circle:")
 
 if marked:
     st.subheader("Who covered what")
@@ -120,8 +161,9 @@ if marked:
 st.subheader("Shared passages between students")
 pairs = batch["pairs"]
 if pairs:
-    st.caption("Long runs of identical words in two students' essays: worth a look, not proof of copying.")
-    st.dataframe(ui.pairs_table(pairs, inputs), hide_index=True, width="stretch")
+    st.caption("Long runs of identical words in two students' essays: worth a look, not proof of copying. "
+               "Where both copied the same reference essay, it is named: that is copying, not collusion.")
+    st.dataframe(ui.pairs_table(pairs, inputs, titles), hide_index=True, width="stretch")
 else:
     st.success("No two essays share a long passage.", icon=":material/check_circle:")
 
@@ -132,23 +174,25 @@ if readable:
     item, row = inputs[readable[chosen]], rows[readable[chosen]]
     if session:
         ui.render_tutor_marking(row, rubric)
-    # The result as marked (and stored), not a fresh score: thresholds may have been recalibrated since.
-    ui.render_feedback(Report.from_dict(row), item.text, rubric, student=item.student or item.source, key="batch")
+    # The result as stored, with the tutor's decisions: not a fresh score (thresholds may have been recalibrated since).
+    ui.render_feedback(Report.from_dict(row), item.text, rubric, student=item.student or item.source, key="batch",
+                       review=TutorReview.from_row(row), titles=titles)
 
 if session:
     st.subheader("How often the tool agreed with you")
+    essays = store.essays(session.id)
     agreement = tutor_agreement(essays, rubric.factor_ids)
     st.caption(ui.thresholds_caption(model, base_model))
     if not agreement.essays:
         st.caption("Correct a level, set a mark or add a comment to an essay: reviewed essays are compared here.")
     else:
-        st.caption(f"Over the {agreement.essays} essays you reviewed; a factor you left alone there counts as agreed.")
+        st.caption(f"Over the {ui.plural(agreement.essays, 'essay')} you reviewed; a factor you left alone there counts as agreed.")
         st.dataframe(ui.agreement_table(agreement, rubric), hide_index=True)
         if st.button("Recalibrate thresholds from my corrections", icon=":material/tune:"):
             try:
                 st.session_state["recalibration"] = recalibrate(store, session.name, base_model)
             except RubricateError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(ui.markdown_text(str(exc)), icon=":material/error:")
             else:
                 st.rerun()  # the page's model now uses the new thresholds
         change = st.session_state.get("recalibration")

@@ -1,4 +1,5 @@
-"""Coverage page: how the last batch covered the rubric, and how well the reference essays support it."""
+"""Coverage page: how a marked batch covered the rubric (final values: the tutor's where set), and how well the
+reference essays support it."""
 from __future__ import annotations
 
 import altair as alt
@@ -7,22 +8,42 @@ import streamlit as st
 
 from app import ui
 from models.coverage_report import WEAK_SUPPORT_SENTENCES, batch_coverage
+from models.marking import session_inputs, session_rows
+from models.store import open_store
 
 model = ui.current_model("pages/coverage.py")
 rubric = model.rubric
 st.title("Coverage report")
 st.markdown(f"**Question:** {rubric.question}")
 
-st.header("The last batch")
+st.header("A marked batch")
+# The tutor's decisions are read from the store, so the counts and marks are the final ones.
 batch = st.session_state.get(ui.BATCH_KEY)
-if not batch or batch["rubric"] != str(rubric.path):
-    st.info("Mark a batch on the **Tutor** page to see how the class covered each factor.", icon=":material/library_books:")
+if batch and batch["rubric"] != str(rubric.path):
+    batch = None
+rows = None
+with open_store() as store:  # one connection per run: a Store must not cross threads
+    names = [s.name for s in reversed(store.sessions()) if s.rubric_id == rubric.id]
+    wanted = st.query_params.get("session") or (batch or {}).get("session")
+    if wanted in names and (st.session_state.get("coverage_session") not in names or st.session_state.get("coverage_follows") != wanted):
+        st.session_state["coverage_session"] = st.session_state["coverage_follows"] = wanted  # the URL's, else the batch page's
+    chosen = st.selectbox("Session", names, index=None, key="coverage_session", placeholder="Choose a saved session") if names else None
+    if chosen:
+        st.query_params["session"] = chosen
+        rows = session_rows(store, chosen, rubric)
+        inputs = session_inputs(store, chosen)
+        pairs = batch["pairs"] if batch and batch.get("session") == chosen else ui.shared_pairs(inputs, rows)
+    elif batch and not batch.get("session"):
+        rows, inputs, pairs = batch["rows"], batch["inputs"], batch["pairs"]
+if rows is None:
+    st.info("Mark a batch on the **Tutor** page, or choose a saved session, to see how the class covered each factor.",
+            icon=":material/library_books:")
 else:
-    cover = batch_coverage(batch["rows"], rubric.factor_ids, [f.name for f in rubric.factors])
+    cover = batch_coverage(rows, rubric.factor_ids, [f.name for f in rubric.factors])
     if not cover.essays:
-        st.warning("No essay in the last batch could be marked.")
+        st.warning("No essay in this batch could be marked.")
     else:
-        st.caption(f"{cover.essays} essays marked. How many of them mention each factor, and how many develop it.")
+        st.caption(f"{ui.plural(cover.essays, 'essay')} marked. How many of them mention each factor, and how many develop it.")
         bars = pd.DataFrame(
             [{"factor": n, "essays": m - d, "level": "mentioned"} for n, m, d in zip(cover.factor_names, cover.mentioned_or_better, cover.developed)]
             + [{"factor": n, "essays": d, "level": "developed"} for n, d in zip(cover.factor_names, cover.developed)]
@@ -54,8 +75,8 @@ else:
             width="stretch",
         )
         st.markdown("**Shared passages between students**")
-        if batch["pairs"]:
-            st.dataframe(ui.pairs_table(batch["pairs"], batch["inputs"]), hide_index=True, width="stretch")
+        if pairs:
+            st.dataframe(ui.pairs_table(pairs, inputs, ui.reference_titles(model)), hide_index=True, width="stretch")
         else:
             st.caption("No two essays share a long passage.")
 
