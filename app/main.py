@@ -15,7 +15,8 @@ import streamlit as st  # noqa: E402
 
 from app import ui  # noqa: E402
 
-st.set_page_config(page_title="Rubricate", page_icon=":material/edit_note:", layout="wide")
+# A local image: a :material/...: or emoji favicon is fetched by the browser from a font server or CDN.
+st.set_page_config(page_title="Rubricate", page_icon=str(ROOT / "app" / "static" / "favicon.png"), layout="wide")
 
 choices = ui.rubric_choices()
 with st.sidebar:
