@@ -219,3 +219,14 @@ def test_coverage_page_reports_the_last_batch(model, two_essays_and_a_png):
     assert missed, "the two devset essays leave factors out"
     for name, absent in missed:
         assert f"- {name}: absent in **{absent}** of 2" in all_markdown(at)
+
+
+def test_reference_excerpts_are_labelled_by_the_reference_essays_title(model):
+    text = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
+    at = app().run()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    shown = all_markdown(at)
+    assert "reference essay ref" not in shown
+    assert any(f"*— {ui.markdown_text(e.title)}*" in shown for e in model.corpus.essays)

@@ -47,7 +47,7 @@ if st.button("Get feedback", type="primary", icon=":material/search:"):
 feedback = st.session_state.get("feedback")
 if feedback and feedback["rubric"] == str(model.rubric.path):
     st.divider()
-    ui.render_feedback(feedback["report"], feedback["text"], model.rubric)
+    ui.render_feedback(feedback["report"], feedback["text"], model.rubric, titles=ui.reference_titles(model))
     if feedback.get("student"):
         with open_store() as store:
             drafts = store.drafts(feedback["student"], model.rubric.id)
