@@ -87,6 +87,8 @@ def command_batch(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in {".jsonl", ".csv"}:
         raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")
+    if args.resume and not args.session:
+        raise RubricateError("--resume: give the session to finish with --session NAME.")
     if args.pairs and Path(args.pairs).suffix.lower() != ".jsonl":
         raise RubricateError(f"--pairs {args.pairs}: the pairs file must end in .jsonl.")
     store = None
@@ -104,7 +106,7 @@ def command_batch(args) -> int:
 
                 store = open_store(args.db)
                 marking = mark_into_session(read_inputs(args.inputs), model, store, args.session,
-                                            on_progress=progress.update, workers=args.workers)
+                                            on_progress=progress.update, workers=args.workers, resume=args.resume)
             else:
                 marking = mark_paired(read_inputs(args.inputs), model, on_progress=progress.update, workers=args.workers)
             for item, row in marking:
@@ -118,6 +120,8 @@ def command_batch(args) -> int:
         if store is not None:
             store.close()
     kept = f" Stored as session '{args.session}'." if args.session else ""
+    if args.resume:
+        kept = f" Added to session '{args.session}', which now holds every input."
     if args.pairs:
         found = _write_pairs(args.pairs, texts, copies, model)
         kept += f" {found} pair(s) of essays share long passages: {args.pairs}."
@@ -224,7 +228,8 @@ def command_sessions(args) -> int:
     if not sessions:
         print("No marking sessions yet: `batch --session NAME` stores one.")
     for s in sessions:
-        print(f"{s.name}\t{s.essays} essays\t{s.created_at}\t{s.rubric_id}")
+        status = "finished" if s.finished else "incomplete: batch --session NAME --resume marks the rest"
+        print(f"{s.name}\t{s.essays} essays\t{s.created_at}\t{s.rubric_id}\t{status}")
     return 0
 
 
@@ -307,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     batch.add_argument("--session", help="also store the batch as a named marking session")
     batch.add_argument("--workers", type=int, default=None, help="worker processes for large batches (default: up to 2; 1 = none)")
+    batch.add_argument("--resume", action="store_true",
+                       help="with --session: add to that (incomplete) session, marking only the inputs it does not hold yet")
     batch.add_argument("--pairs", metavar="PAIRS.jsonl",
                        help="also write the pairs of essays that share long passages (offsets in both; same-reference copies named)")
     batch.set_defaults(run=command_batch)
@@ -333,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     external.add_argument("--data", required=True, help="path to mohler.csv (not shipped; see README)")
     external.set_defaults(run=command_bench_external)
 
-    sessions = commands.add_parser("sessions", help="list stored marking sessions", description="Name, essays and creation time of each session.")
+    sessions = commands.add_parser("sessions", help="list stored marking sessions",
+                                   description="Name, essays, creation time, rubric and whether its batch finished, for each session.")
     sessions.set_defaults(run=command_sessions)
 
     export = commands.add_parser("export", help="export a session's final marks or its students' reports",

@@ -335,7 +335,8 @@ def batch_from_session(store: Store, name: str, rubric: Rubric) -> dict:
 
 
 def session_label(summary: SessionSummary) -> str:
-    return f"{summary.name} — {summary.essays} essays, {summary.created_at[:16].replace('T', ' ')}"
+    incomplete = "" if summary.finished else " (incomplete: marking stopped part-way)"
+    return f"{summary.name} — {plural(summary.essays, 'essay')}, {summary.created_at[:16].replace('T', ' ')}{incomplete}"
 
 
 def level_change(tool: int | None, tutor: int | None) -> str:

@@ -5,13 +5,14 @@ Rows read back carry the tutor's decisions applied (models.review.final_row).
 """
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from models.batch import mark_inputs
 from models.copying import SharedPair, find_shared_pairs
 from models.engine import CoverageModel
+from models.errors import RubricateError
 from models.reader import EssayInput
 from models.review import final_row
 from models.rubric import Rubric
@@ -28,7 +29,12 @@ def unique_session_name(store: Store, name: str) -> str:
 
 
 def start_session(store: Store, name: str, model: CoverageModel) -> int:
+    """A new session; a name already taken by a batch that was stopped half-way says how to finish it."""
     rubric = model.rubric
+    known = {s.name: s for s in store.sessions()}
+    if name in known and not known[name].finished:
+        raise RubricateError(f"{store.path}: session '{name}' is incomplete ({known[name].essays} essays stored); "
+                             "resume it to mark only the inputs not yet stored (batch --session NAME --resume), or pick another name.")
     return store.create_session(name, rubric.id, rubric.content_hash, str(rubric.path))
 
 
@@ -40,15 +46,35 @@ def save_row(store: Store, session_id: int, row: dict, text: str) -> int:
 
 
 def mark_into_session(inputs: Iterable[EssayInput], model: CoverageModel, store: Store, name: str,
-                      on_progress: Callable[[int], object] | None = None, workers: int | None = None) -> Iterator[tuple[EssayInput, dict]]:
+                      on_progress: Callable[[int], object] | None = None, workers: int | None = None,
+                      resume: bool = False) -> Iterator[tuple[EssayInput, dict]]:
     """Mark `inputs` into a new session `name`, yielding (input, row) as each essay is stored.
 
     Streams: inputs are read as the marker asks for them, so memory stays flat for any class size.
+    The session is recorded as finished once every input is stored. `resume`: add to the existing
+    session `name`, marking only the inputs whose source it does not hold yet.
     """
-    session_id = start_session(store, name, model)
+    if resume:
+        session = store.session(name)
+        if session.rubric_hash != model.rubric.content_hash:
+            raise RubricateError(f"{session.rubric_path}: session '{name}' was marked with another version of this rubric file; "
+                                 "resume it with the rubric it was marked with, or mark a new session.")
+        session_id = session.id
+        inputs = _not_yet_stored(inputs, Counter(store.stored_sources(session_id)))
+    else:
+        session_id = start_session(store, name, model)
     for item, row in mark_paired(inputs, model, on_progress=on_progress, workers=workers):
         save_row(store, session_id, row, item.text)
         yield item, row
+    store.finish_session(session_id)
+
+
+def _not_yet_stored(inputs: Iterable[EssayInput], stored: Counter) -> Iterator[EssayInput]:
+    for item in inputs:
+        if stored[item.source] > 0:
+            stored[item.source] -= 1  # two inputs with one name: each stored copy skips one
+            continue
+        yield item
 
 
 def mark_paired(inputs: Iterable[EssayInput], model: CoverageModel, on_progress: Callable[[int], object] | None = None,

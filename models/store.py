@@ -103,6 +103,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX thresholds_by_rubric ON thresholds (rubric_id, rubric_hash, id)",
     ),
+    (
+        # NULL while a batch is being marked: a killed batch stays incomplete and can be resumed.
+        "ALTER TABLE sessions ADD COLUMN finished_at TEXT",
+        "UPDATE sessions SET finished_at = created_at",  # sessions from before this version are taken as finished
+    ),
 )
 
 
@@ -114,6 +119,7 @@ class SessionSummary:
     essays: int
     created_at: str
     rubric_id: str
+    finished: bool = True  # False: its batch was stopped before every input was marked
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ class Session:
     rubric_hash: str  # sha256 of the rubric file the batch was marked with
     rubric_path: str
     created_at: str
+    finished_at: str | None = None  # None while its batch is marked, and after it was stopped half-way
 
 
 @dataclass(frozen=True)
@@ -347,14 +354,23 @@ class Store:
     def sessions(self) -> list[SessionSummary]:
         """Every session, oldest first, with how many essays it holds."""
         rows = self._conn.execute(
-            "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id FROM sessions s "
+            "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id, s.finished_at IS NOT NULL FROM sessions s "
             "LEFT JOIN essays e ON e.session_id = s.id GROUP BY s.id ORDER BY s.id"
         ).fetchall()
-        return [SessionSummary(*row) for row in rows]
+        return [SessionSummary(*row[:4], finished=bool(row[4])) for row in rows]
+
+    def finish_session(self, session_id: int) -> None:
+        """Record that every input of the session's batch was marked."""
+        with self._writing() as conn:
+            conn.execute("UPDATE sessions SET finished_at = ? WHERE id = ?", (_now(), session_id))
+
+    def stored_sources(self, session_id: int) -> list[str]:
+        """The sources of a session's stored essays, in marking order (what a resumed batch skips)."""
+        return [row[0] for row in self._conn.execute("SELECT source FROM essays WHERE session_id = ? ORDER BY position", (session_id,))]
 
     def session(self, name: str) -> Session:
         row = self._conn.execute(
-            "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at FROM sessions WHERE name = ?",
+            "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at, finished_at FROM sessions WHERE name = ?",
             (name,),
         ).fetchone()
         if row is None:

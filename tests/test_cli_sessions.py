@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,40 @@ def test_batch_csv_neutralises_a_file_name_a_spreadsheet_would_run(tmp_path, mod
     assert main(["batch", "--quiet", "--out", str(out), str(folder)]) == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert sorted(r["student"] for r in rows) == ["'+cmd", "'@SUM(1)"]
+
+
+def test_a_killed_batch_is_shown_incomplete_and_resume_marks_only_what_is_missing(tmp_path, db, model, capsys):
+    from itertools import islice
+
+    from models.marking import mark_into_session
+    from models.reader import read_inputs
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("d01.txt", "d02.txt", "d05.txt"):
+        (folder / name).write_text(devset(name), encoding="utf-8")
+    with open_store(db) as store:  # a batch killed after its first essay was stored
+        list(islice(mark_into_session(read_inputs([str(folder)]), model, store, "Y13", workers=1), 1))
+    assert main(["sessions", "--db", str(db)]) == 0
+    assert "Y13\t1 essays" in (listing := capsys.readouterr().out) and "incomplete" in listing
+
+    out = str(tmp_path / "marks.jsonl")
+    assert main(["batch", "--quiet", "--out", out, "--session", "Y13", "--db", str(db), str(folder)]) == 2
+    assert "incomplete" in (err := capsys.readouterr().err) and "--resume" in err
+    assert main(["batch", "--quiet", "--out", out, "--session", "Y13", "--resume", "--db", str(db), str(folder)]) == 0
+    assert len(Path(out).read_text(encoding="utf-8").splitlines()) == 2  # only the two not yet stored
+    with open_store(db) as store:
+        stored = store.essays(store.session("Y13").id)
+        assert sorted(Path(e.source).name for e in stored) == ["d01.txt", "d02.txt", "d05.txt"]
+        assert store.session("Y13").finished_at is not None
+    main(["sessions", "--db", str(db)])
+    assert "Y13\t3 essays" in (listing := capsys.readouterr().out) and "incomplete" not in listing
+
+
+def test_the_app_labels_an_incomplete_session(db, model):
+    from app.ui import session_label
+
+    with open_store(db) as store:
+        store.create_session("half", model.rubric.id, model.rubric.content_hash, str(model.rubric.path))
+        (summary,) = store.sessions()
+    assert not summary.finished and "incomplete" in session_label(summary)

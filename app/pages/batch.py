@@ -102,6 +102,10 @@ st.divider()
 st.subheader(f"Results: {marked} marked" + (f", {len(failed)} could not be read" if failed else ""))
 if session:
     st.caption(f"Session **{ui.markdown_text(session.name)}**, saved in {store.path}. A changed factor reads *tool → tutor*.")
+    if session.finished_at is None:
+        st.warning(f"This session is incomplete: marking stopped after {ui.plural(len(rows), 'essay')}. Mark the rest with "
+                   "`python -m app.cli batch --session NAME --resume INPUT...`, which marks only the inputs not yet stored.",
+                   icon=":material/hourglass_bottom:")
 if failed:
     st.warning("Some files could not be marked; their rows say why:\n\n" + "\n".join(f"- {ui.markdown_text(row['error'])}" for row in failed),
                icon=":material/warning:")
