@@ -229,7 +229,7 @@ def command_sessions(args) -> int:
         print("No marking sessions yet: `batch --session NAME` stores one.")
     for s in sessions:
         status = "finished" if s.finished else "incomplete: batch --session NAME --resume marks the rest"
-        print(f"{s.name}\t{s.essays} essays\t{s.created_at}\t{s.rubric_id}\t{status}")
+        print(f"{s.name}\t{s.essays} essay{'' if s.essays == 1 else 's'}\t{s.created_at}\t{s.rubric_id}\t{status}")
     return 0
 
 

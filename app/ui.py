@@ -222,6 +222,36 @@ def batch_table(rows: list[dict], rubric: Rubric) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def batch_column_order(table: pd.DataFrame, rubric: Rubric) -> list[str]:
+    """Who, the marks and every factor first, so the factor columns show without scrolling sideways."""
+    first = ["student", "source", "mark /20", "tutor's mark", *[f.name for f in rubric.factors]]
+    return [c for c in first if c in table.columns] + [c for c in table.columns if c not in first]
+
+
+def batch_column_config(rubric: Rubric) -> dict:
+    """Narrow columns under short labels (a factor's full name on hover), so who, marks and factors fit one screen."""
+    config = {
+        "student": st.column_config.TextColumn("student", width=90, pinned=True),
+        "source": st.column_config.TextColumn("source", width=105),
+        "mark /20": st.column_config.NumberColumn("mark", format="%d", width=50, help="The tool's mark out of 20"),
+        "tutor's mark": st.column_config.NumberColumn("tutor", format="%d", width=50, help="The tutor's mark out of 20, where set"),
+        "overall": st.column_config.ProgressColumn("coverage %", min_value=0, max_value=100, format="%.0f", width=100),
+    }
+    for factor in rubric.factors:
+        config[factor.name] = st.column_config.TextColumn(short_label(factor.name), width=100, help=factor.name)
+    return config
+
+
+def short_label(name: str, width: int = 14) -> str:
+    """A factor's name cut to a narrow column header's width at a word boundary."""
+    return textwrap.shorten(name, width, placeholder="…")
+
+
+def table_height(rows: int) -> int:
+    """Pixels for a dataframe that shows every row (header and 35 px a row) without scrolling inside it."""
+    return 38 + 35 * max(rows, 1)
+
+
 def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
     """Essays × factors, coloured by final level (the tutor's where set), so a tutor sees at a glance what the class missed."""
     cells = [
@@ -271,7 +301,7 @@ def support_heatmap(support: CorpusSupport) -> alt.Chart:
     return (tiles + labels).properties(height=heatmap_height(len(support.essay_ids)))
 
 
-def _wrapped_labels(names: list[str], width: int = 19) -> str:
+def _wrapped_labels(names: list[str], width: int = 14) -> str:
     """A Vega expression that breaks long factor names over lines, so they fit above their column."""
     lines = {name: textwrap.wrap(name, width) for name in names}
     return f"{json.dumps(lines)}[datum.label] || datum.label"
@@ -358,7 +388,7 @@ def agreement_table(result: TutorAgreement, rubric: Rubric) -> pd.DataFrame:
     """Per factor: how often the tool's level was the tutor's, and quadratic-weighted kappa."""
     records = [{"factor": f.name, "agreement %": round(100 * result.per_factor[f.id]["agreement"]),
                 "kappa": round(result.per_factor[f.id]["kappa"], 2)} for f in rubric.factors]
-    records.append({"factor": "all factors", "agreement %": round(100 * result.overall_agreement), "kappa": None})
+    records.append({"factor": "all factors", "agreement %": round(100 * result.overall_agreement), "kappa": None})  # shown blank
     return pd.DataFrame.from_records(records, columns=["factor", "agreement %", "kappa"])
 
 

@@ -16,6 +16,9 @@ from models.rubric import Scoring
 from models.store import Store, StoredEssay
 
 
+MIN_REVIEWED_TO_RECALIBRATE = 10  # fewer corrections than this would tune thresholds to a handful of essays
+
+
 @dataclass(frozen=True)
 class TutorAgreement:
     """How often the tool's level matched the tutor's final level, over the essays the tutor reviewed."""
@@ -61,8 +64,9 @@ def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recali
     essays = store.essays(session.id)
     checked = reviewed(essays)
     factor_ids = model.rubric.factor_ids
-    if len(checked) < 3:
-        raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least 3 essays; {len(checked)} reviewed so far.")
+    if len(checked) < MIN_REVIEWED_TO_RECALIBRATE:
+        raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least "
+                             f"{MIN_REVIEWED_TO_RECALIBRATE} essays; {len(checked)} reviewed so far. Correct more essays first.")
     scores = [reading.scores for reading in model.read_essays([e.text for e in checked])]
     truth = np.array([[e.final_levels(factor_ids)[f] for f in factor_ids] for e in checked])
     grid = threshold_grid(model.scoring)

@@ -129,7 +129,7 @@ def test_a_killed_batch_is_shown_incomplete_and_resume_marks_only_what_is_missin
     with open_store(db) as store:  # a batch killed after its first essay was stored
         list(islice(mark_into_session(read_inputs([str(folder)]), model, store, "Y13", workers=1), 1))
     assert main(["sessions", "--db", str(db)]) == 0
-    assert "Y13\t1 essays" in (listing := capsys.readouterr().out) and "incomplete" in listing
+    assert "Y13\t1 essay\t" in (listing := capsys.readouterr().out) and "incomplete" in listing
 
     out = str(tmp_path / "marks.jsonl")
     assert main(["batch", "--quiet", "--out", out, "--session", "Y13", "--db", str(db), str(folder)]) == 2

@@ -18,7 +18,7 @@ from models.marking import session_rows, unique_session_name
 from models.reader import read_essay_bytes
 from models.report import Report
 from models.review import TutorReview
-from models.sessions import calibrated_model, recalibrate, tutor_agreement
+from models.sessions import MIN_REVIEWED_TO_RECALIBRATE, calibrated_model, recalibrate, tutor_agreement
 from models.store import open_store
 
 SESSION_PARAM = "session"  # the URL's query parameter naming the open session
@@ -111,16 +111,8 @@ if failed:
                icon=":material/warning:")
 
 table = ui.batch_table(rows, rubric)
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "overall": st.column_config.ProgressColumn("coverage %", min_value=0, max_value=100, format="%.0f"),
-        "mark /20": st.column_config.NumberColumn("mark /20", format="%d"),
-        "tutor's mark": st.column_config.NumberColumn("tutor's mark", format="%d"),
-    },
-)
+st.dataframe(table, hide_index=True, width="stretch", height=ui.table_height(len(table)), placeholder="",
+             column_order=ui.batch_column_order(table, rubric), column_config=ui.batch_column_config(rubric))
 
 csv_col, xlsx_col, zip_col = st.columns(3)
 # The CLI's `export`: final values (the tutor's where set), levels as words, comments.
@@ -167,7 +159,7 @@ pairs = batch["pairs"]
 if pairs:
     st.caption("Long runs of identical words in two students' essays: worth a look, not proof of copying. "
                "Where both copied the same reference essay, it is named: that is copying, not collusion.")
-    st.dataframe(ui.pairs_table(pairs, inputs, titles), hide_index=True, width="stretch")
+    st.dataframe(ui.pairs_table(pairs, inputs, titles), hide_index=True, width="stretch", placeholder="")
 else:
     st.success("No two essays share a long passage.", icon=":material/check_circle:")
 
@@ -191,8 +183,11 @@ if session:
         st.caption("Correct a level, set a mark or add a comment to an essay: reviewed essays are compared here.")
     else:
         st.caption(f"Over the {ui.plural(agreement.essays, 'essay')} you reviewed; a factor you left alone there counts as agreed.")
-        st.dataframe(ui.agreement_table(agreement, rubric), hide_index=True)
-        if st.button("Recalibrate thresholds from my corrections", icon=":material/tune:"):
+        st.dataframe(ui.agreement_table(agreement, rubric), hide_index=True, placeholder="")
+        if agreement.essays < MIN_REVIEWED_TO_RECALIBRATE:
+            st.caption(f"Recalibrating thresholds needs at least {MIN_REVIEWED_TO_RECALIBRATE} reviewed essays, so that a few "
+                       f"corrections do not decide them; you have reviewed {agreement.essays}.")
+        elif st.button("Recalibrate thresholds from my corrections", icon=":material/tune:"):
             try:
                 st.session_state["recalibration"] = recalibrate(store, session.name, base_model)
             except RubricateError as exc:

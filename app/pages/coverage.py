@@ -76,7 +76,7 @@ else:
         )
         st.markdown("**Shared passages between students**")
         if pairs:
-            st.dataframe(ui.pairs_table(pairs, inputs, ui.reference_titles(model)), hide_index=True, width="stretch")
+            st.dataframe(ui.pairs_table(pairs, inputs, ui.reference_titles(model)), hide_index=True, width="stretch", placeholder="")
         else:
             st.caption("No two essays share a long passage.")
 
