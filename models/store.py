@@ -21,8 +21,10 @@ override. A `Store` is one connection: open one per thread (it is cheap).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,6 +210,19 @@ class DraftChange:
     lost: tuple[LevelChange, ...]
     coverage_change: float  # current overall minus previous overall, in points out of 100
     mark_change: int  # current mark_20 minus previous
+
+
+def new_draft_key() -> str:
+    """A private key for one student's drafts: only someone who holds it can read or add to them."""
+    return secrets.token_urlsafe(12)
+
+
+def draft_owner(key: str) -> str:
+    """What the store files a student's drafts under: a hash of their private key, never a name anyone could type.
+
+    The key itself is not stored, so the database alone does not open anyone's drafts.
+    """
+    return "key-sha256:" + hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
 
 
 def draft_changes(previous_result: dict, current_result: dict) -> DraftChange:

@@ -17,7 +17,7 @@ from models.exports import export_columns, export_table, feedback_zip, table_byt
 from models.marking import session_rows, unique_session_name
 from models.reader import read_essay_bytes
 from models.sessions import calibrated_model
-from models.store import open_store
+from models.store import draft_owner, open_store
 
 
 @pytest.fixture
@@ -183,20 +183,27 @@ def test_recalibrating_from_too_few_reviewed_essays_is_refused_with_the_reason(d
 
 
 # ------------------------------------------------------------------ a student's drafts
-def test_a_second_draft_under_the_same_id_shows_factors_gained_and_the_history(db, model):
+def kept_draft(text: str, key: str | None = None) -> AppTest:
+    """A student checks an essay with "Keep my drafts" ticked; `key`: the private key from an earlier draft (in the URL)."""
+    at = app()
+    if key:
+        at.query_params["draft"] = key
+    at.run()
+    at.checkbox(key="keep_drafts").check()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
+def test_a_second_draft_under_the_same_key_shows_factors_gained_and_the_history(db, model):
     short = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
     full = essay("d01.txt")
-    at = app().run()
-    at.text_input(key="student_key").input("ali-13b")
-    at.text_area(key="essay_text").input(short)
-    at.button[0].click().run()
+    at = kept_draft(short)
     assert any("first draft" in c.value for c in at.caption)
+    key = at.code[0].value  # the private key the page gives with the first kept draft
 
-    later = app().run()  # the next lesson, a new browser session
-    later.text_input(key="student_key").input("ali-13b")
-    later.text_area(key="essay_text").input(full)
-    later.button[0].click().run()
-    assert not later.exception
+    later = kept_draft(full, key)  # the next lesson, a new browser session on the bookmarked address
     before, after = model.score(short), model.score(full)
     gained = [f for f in after.factors if f.level > before.factor(f.id).level]
     assert gained
@@ -205,6 +212,27 @@ def test_a_second_draft_under_the_same_id_shows_factors_gained_and_the_history(d
         assert f"Gained: **{factor.name}**" in shown
     history = later.dataframe[-1].value
     assert list(history["mark /20"]) == [before.mark_20, after.mark_20]
+
+
+def test_a_students_drafts_cannot_be_read_with_only_their_name(db, model):
+    at = kept_draft(essay("d01.txt"))
+    key = at.code[0].value
+    with open_store(db) as store:
+        assert store.drafts(draft_owner(key), model.rubric.id)
+        for guess in ("ali-13b", "Ali", "student1", ""):
+            assert store.drafts(guess, model.rubric.id) == [] and store.drafts(draft_owner(guess), model.rubric.id) == []
+        assert key not in store._conn.execute("SELECT group_concat(student_key) FROM drafts").fetchone()[0]
+    stranger = app()
+    stranger.query_params["draft"] = "ali-13b"
+    stranger.run()
+    assert not stranger.exception
+    assert not stranger.dataframe and any("No drafts are kept under this key" in i.value for i in stranger.info)
+
+
+def test_the_student_page_never_shows_the_database_path(db):
+    at = kept_draft(essay("d01.txt"))
+    shown = [e.value for kind in (at.caption, at.markdown, at.info, at.code) for e in kind]
+    assert shown and not any(str(db) in text or str(db.parent) in text for text in shown)
 
 
 def test_a_lost_factor_is_named_between_drafts(model):
@@ -216,7 +244,7 @@ def test_a_lost_factor_is_named_between_drafts(model):
     assert any(line.startswith("- Lost: **") for line in lines)
 
 
-def test_feedback_without_a_name_keeps_no_draft(db):
+def test_feedback_without_keeping_drafts_keeps_no_draft(db):
     at = app().run()
     at.text_area(key="essay_text").input(essay("d01.txt"))
     at.button[0].click().run()

@@ -1,11 +1,18 @@
-"""Student page: one essay in, feedback out."""
+"""Student page: one essay in, feedback out; a student who keeps drafts sees what changed since the last one.
+
+A student's drafts are filed under a private key the page gives with the first kept draft and keeps
+in the page's address (?draft=KEY): only someone holding the key sees or adds to them, never someone
+who merely knows the student's name.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
 from app import ui
 from models.reader import essay_from_text, read_essay_bytes
-from models.store import draft_changes, open_store
+from models.store import draft_changes, draft_owner, new_draft_key, open_store
+
+DRAFT_PARAM = "draft"  # the URL's query parameter holding the student's private draft key
 
 model = ui.calibrated_current_model("pages/student.py")
 st.title("Feedback on your essay")
@@ -23,10 +30,11 @@ else:
     pasted = ""
     upload = st.file_uploader("Your essay as .txt, .docx or .pdf", type=["txt", "docx", "pdf"], key="essay_file")
 
-student_key = st.text_input(
-    "Your name or student id (optional)", key="student_key",
-    help="Given, each draft you check is kept, and the next one shows what changed since.",
-).strip()
+draft_key = st.query_params.get(DRAFT_PARAM, "").strip()
+keep = st.checkbox(
+    "Keep my drafts, so the next one shows what changed", value=bool(draft_key), key="keep_drafts",
+    help="Your first kept draft gives you a private key, kept in this page's address: bookmark it to come back.",
+)
 
 if st.button("Get feedback", type="primary", icon=":material/search:"):
     if upload is not None:
@@ -36,28 +44,44 @@ if st.button("Get feedback", type="primary", icon=":material/search:"):
     essay = essays[0] if essays else None
     if essay is None or not essay.ok:
         st.session_state.pop("feedback", None)
-        st.error(essay.error if essay else "The file holds no essay.", icon=":material/error:")
+        st.error(ui.markdown_text(essay.error) if essay else "The file holds no essay.", icon=":material/error:")
     else:
         report = model.score(essay.text)
-        st.session_state["feedback"] = {"rubric": str(model.rubric.path), "text": essay.text, "report": report, "student": student_key}
-        if student_key:
+        st.session_state["feedback"] = {"rubric": str(model.rubric.path), "text": essay.text, "report": report, "draft_key": None}
+        if keep:
+            draft_key = draft_key or new_draft_key()
+            st.query_params[DRAFT_PARAM] = draft_key
+            st.session_state["feedback"]["draft_key"] = draft_key
             with open_store() as store:  # one connection per run: a Store must not cross threads
-                store.add_draft(student_key, model.rubric.id, essay.text, report.to_dict())
+                store.add_draft(draft_owner(draft_key), model.rubric.id, essay.text, report.to_dict())
+
+with st.expander("Continue from an earlier draft", icon=":material/key:"):
+    st.caption("Paste the private key you were given with your first kept draft (or open the address you bookmarked).")
+    typed = st.text_input("Your private draft key", key="typed_draft_key", type="password")
+    if st.button("Open my drafts", icon=":material/lock_open:", disabled=not typed.strip()):
+        st.query_params[DRAFT_PARAM] = typed.strip()
+        st.rerun()
 
 feedback = st.session_state.get("feedback")
 if feedback and feedback["rubric"] == str(model.rubric.path):
     st.divider()
     ui.render_feedback(feedback["report"], feedback["text"], model.rubric, titles=ui.reference_titles(model))
-    if feedback.get("student"):
-        with open_store() as store:
-            drafts = store.drafts(feedback["student"], model.rubric.id)
-            store_path = store.path
-        st.subheader("Your drafts")
+shown_key = (feedback or {}).get("draft_key") or draft_key
+if shown_key:
+    with open_store() as store:
+        drafts = store.drafts(draft_owner(shown_key), model.rubric.id)
+    st.subheader("Your drafts")
+    if not drafts:
+        st.info("No drafts are kept under this key for this question yet. Check the key, or keep a draft to start.",
+                icon=":material/info:")
+    else:
         if len(drafts) > 1:
             change = draft_changes(drafts[-2].result, drafts[-1].result)
             st.markdown(f"Since your last draft: coverage **{change.coverage_change:+.0f}** points, "
                         f"mark **{change.mark_change:+d}**.\n\n" + "\n".join(ui.draft_change_lines(change)))
         else:
             st.caption("Your first draft for this question is saved; check the next one to see what changed.")
-        st.dataframe(ui.draft_history_table(drafts), hide_index=True)
-        st.caption(f"Drafts are kept in {store_path}.")
+        st.dataframe(ui.draft_history_table(drafts), hide_index=True, placeholder="")
+        st.caption("Your private draft key is below, and in this page's address: bookmark the page or keep the key. "
+                   "Anyone with it can read your drafts; nobody can with your name alone.")
+        st.code(shown_key, language=None)
