@@ -83,7 +83,10 @@ def command_batch(args) -> int:
     from models.marking import mark_paired
     from models.reader import read_inputs
 
+    from models.engine import keep_for_process
+
     model = _model(args)
+    keep_for_process()  # this process marks for as long as the batch runs: collections must not re-walk the model
     out = Path(args.out)
     if out.suffix.lower() not in {".jsonl", ".csv"}:
         raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")

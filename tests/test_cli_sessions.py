@@ -151,3 +151,25 @@ def test_the_app_labels_an_incomplete_session(db, model):
         store.create_session("half", model.rubric.id, model.rubric.content_hash, str(model.rubric.path))
         (summary,) = store.sessions()
     assert not summary.finished and "incomplete" in session_label(summary)
+
+
+def test_loading_a_model_leaves_the_host_processs_garbage_collector_alone():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = "import gc\nfrom models.engine import load_model\nload_model()\nprint(gc.get_freeze_count())\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
+def test_the_batch_command_freezes_its_heap_before_marking(tmp_path, model, monkeypatch):
+    import models.engine
+
+    frozen = []
+    monkeypatch.setattr(models.engine, "keep_for_process", lambda: frozen.append(True))
+    (tmp_path / "ann.txt").write_text(devset("d01.txt"), encoding="utf-8")
+    assert main(["batch", "--quiet", "--workers", "1", "--out", str(tmp_path / "marks.jsonl"), str(tmp_path / "ann.txt")]) == 0
+    assert frozen == [True]
