@@ -33,15 +33,11 @@ with st.sidebar:
     for problem in ui.rubric_problems():
         st.warning(problem, icon=":material/warning:")
 
-st.session_state[ui.MAIN_RAN_KEY] = True
 pages = [
-    st.Page("pages/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
-    st.Page("pages/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
-    st.Page("pages/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
+    st.Page("views/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
+    st.Page("views/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
+    st.Page("views/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
 ]
-navigation = st.navigation(pages)
-wanted = st.session_state.pop(ui.WANTED_PAGE_KEY, None)
-if wanted:
-    page, query = wanted
-    st.switch_page(page, query_params=query)
-navigation.run()
+# The pages live in views/, not pages/: a pages/ folder beside main.py would make Streamlit serve
+# each page on its own, without this sidebar, when its URL is opened before main.py has run.
+st.navigation(pages).run()

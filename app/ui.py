@@ -32,8 +32,6 @@ PROSE_MARKS = ".,'\"?;"  # left as they are in user strings: they form no Markdo
 LEVEL_BADGES = {0: ":red-badge[absent]", 1: ":orange-badge[mentioned]", 2: ":green-badge[developed]"}
 BATCH_KEY = "batch"  # st.session_state key of the last marked batch (read by the coverage page)
 RUBRIC_KEY = "rubric_path"
-MAIN_RAN_KEY = "main_ran"  # set by main.py, so a page knows the sidebar and navigation exist
-WANTED_PAGE_KEY = "wanted_page"  # the page to return to after going through main.py
 
 
 # ------------------------------------------------------------------ the model
@@ -64,17 +62,8 @@ def _read_rubrics() -> dict[str, str | RubricateError]:
     return found
 
 
-def current_model(page: str) -> CoverageModel:
-    """The model of the question chosen in the sidebar (the first rubric until one is chosen).
-
-    `page` is the calling page's path from main.py, e.g. "pages/batch.py".
-    """
-    if not st.session_state.get(MAIN_RAN_KEY):
-        # Opened by its own URL on a fresh server, a page runs without main.py (Streamlit
-        # falls back to the pages/ folder until st.navigation has run once): go through
-        # main, which comes back to this page with the sidebar in place.
-        st.session_state[WANTED_PAGE_KEY] = (page, st.query_params.to_dict())  # e.g. ?session=NAME survives the detour
-        st.switch_page("main.py")
+def current_model() -> CoverageModel:
+    """The model of the question chosen in the sidebar (the first rubric until one is chosen)."""
     choices = rubric_choices()
     if not choices:
         st.error("No usable rubric in rubric/: " + " ".join(rubric_problems()), icon=":material/error:")
@@ -87,10 +76,10 @@ def current_model(page: str) -> CoverageModel:
         st.stop()
 
 
-def calibrated_current_model(page: str) -> CoverageModel:
+def calibrated_current_model() -> CoverageModel:
     """`current_model`, with the thresholds a tutor recalibrated for this rubric when there are any."""
     with open_store() as store:  # a short-lived connection: a Store must not cross threads
-        return calibrated_model(store, current_model(page))
+        return calibrated_model(store, current_model())
 
 
 # ------------------------------------------------------------------ one essay

@@ -56,7 +56,7 @@ def all_markdown(at: AppTest) -> str:
 
 def test_page_opened_first_by_its_own_url_keeps_the_sidebar_and_the_page():
     # A fresh AppTest, like a fresh server, runs a page before main.py has ever run.
-    at = app().switch_page("pages/batch.py").run()
+    at = app().switch_page("views/batch.py").run()
     assert not at.exception
     assert at.title[0].value == "Mark a batch of essays"
     assert at.selectbox(key=ui.RUBRIC_KEY)
@@ -122,13 +122,13 @@ def test_empty_paste_says_what_is_wrong_instead_of_feedback():
 
 # ------------------------------------------------------------------ batch page
 def test_batch_page_without_a_batch_invites_an_upload():
-    at = app().switch_page("pages/batch.py").run()
+    at = app().switch_page("views/batch.py").run()
     assert not at.exception
     assert "No batch marked yet" in at.info[0].value
 
 
 def test_batch_page_shows_every_input_including_the_failed_one(model, two_essays_and_a_png):
-    at = page_after_marking("pages/batch.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/batch.py", two_essays_and_a_png, model)
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["source"]) == ["alice.txt", "bob.txt", "photo.png"]
@@ -140,7 +140,7 @@ def test_batch_page_shows_every_input_including_the_failed_one(model, two_essays
 
 
 def test_choosing_an_essay_in_the_batch_opens_its_feedback(model, two_essays_and_a_png):
-    at = page_after_marking("pages/batch.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/batch.py", two_essays_and_a_png, model)
     at.selectbox(key="batch_essay").set_value(1).run()
     assert not at.exception
     bob = model.score(two_essays_and_a_png[1].text)
@@ -202,7 +202,7 @@ def test_heatmap_has_a_cell_per_marked_essay_and_factor(model, two_essays_and_a_
 
 # ------------------------------------------------------------------ coverage page
 def test_coverage_page_renders_the_corpus_support_matrix(model):
-    at = app().switch_page("pages/coverage.py").run()
+    at = app().switch_page("views/coverage.py").run()
     assert not at.exception
     matrix = at.dataframe[0].value
     assert list(matrix.columns) == [f.name for f in model.rubric.factors]
@@ -211,7 +211,7 @@ def test_coverage_page_renders_the_corpus_support_matrix(model):
 
 
 def test_coverage_page_reports_the_last_batch(model, two_essays_and_a_png):
-    at = page_after_marking("pages/coverage.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/coverage.py", two_essays_and_a_png, model)
     assert not at.exception
     assert any("2 essays marked" in c.value for c in at.caption)
     rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]

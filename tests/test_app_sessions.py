@@ -32,7 +32,7 @@ def class_set(*names: str):
 
 
 def batch_page() -> AppTest:
-    return app().switch_page("pages/batch.py")  # `model` below is conftest's, fitted once per test session
+    return app().switch_page("views/batch.py")  # `model` below is conftest's, fitted once per test session
 
 
 def marked_session(model, name: str, *essays: str) -> None:
@@ -273,7 +273,7 @@ def test_the_coverage_page_counts_the_tutors_levels_for_the_chosen_session(db, m
     with open_store(db) as store:
         stored = store.essays(store.session("Y13 mock").id)
         store.set_level_override(stored[0].id, "testament", 2)
-    at = app().switch_page("pages/coverage.py").run()
+    at = app().switch_page("views/coverage.py").run()
     at.selectbox(key="coverage_session").select("Y13 mock").run()
     assert not at.exception
     shown = "\n".join(m.value for m in at.markdown)

@@ -11,7 +11,7 @@ from models.coverage_report import WEAK_SUPPORT_SENTENCES, batch_coverage
 from models.marking import session_inputs, session_rows
 from models.store import open_store
 
-model = ui.current_model("pages/coverage.py")
+model = ui.current_model()
 rubric = model.rubric
 st.title("Coverage report")
 st.markdown(f"**Question:** {rubric.question}")

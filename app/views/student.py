@@ -14,7 +14,7 @@ from models.store import draft_changes, draft_owner, new_draft_key, open_store
 
 DRAFT_PARAM = "draft"  # the URL's query parameter holding the student's private draft key
 
-model = ui.calibrated_current_model("pages/student.py")
+model = ui.calibrated_current_model()
 st.title("Feedback on your essay")
 st.markdown(f"**Question:** {model.rubric.question}")
 st.caption(

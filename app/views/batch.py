@@ -23,7 +23,7 @@ from models.store import open_store
 
 SESSION_PARAM = "session"  # the URL's query parameter naming the open session
 
-base_model = ui.current_model("pages/batch.py")
+base_model = ui.current_model()
 rubric = base_model.rubric
 titles = ui.reference_titles(base_model)
 store = open_store()  # one connection per script run: a Store must not cross threads
