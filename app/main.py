@@ -13,24 +13,24 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 
 import streamlit as st  # noqa: E402
 
-from app import ui  # noqa: E402
+from app import loading  # noqa: E402
 
 # A local image: a :material/...: or emoji favicon is fetched by the browser from a font server or CDN.
 st.set_page_config(page_title="Rubricate", page_icon=str(ROOT / "app" / "static" / "favicon.png"), layout="wide")
 
-choices = ui.rubric_choices()
+choices = loading.rubric_choices()
 with st.sidebar:
     st.markdown("### Question")
     st.selectbox(
         "Question being marked",
         list(choices),
         format_func=choices.get,
-        key=ui.RUBRIC_KEY,
+        key=loading.RUBRIC_KEY,
         label_visibility="collapsed",
         help="Each question has its own rubric and reference essays.",
     )
     st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
-    for problem in ui.rubric_problems():
+    for problem in loading.rubric_problems():
         st.warning(problem, icon=":material/warning:")
 
 pages = [

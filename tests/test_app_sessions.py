@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_app_pages import app, essay  # the same app and devset essays as the pages' specification
 
-from app import ui
+from app import batches, tables, widgets
 from models.exports import export_columns, export_table, feedback_zip, table_bytes
 from models.marking import session_rows, unique_session_name
 from models.reader import read_essay_bytes
@@ -38,7 +38,7 @@ def batch_page() -> AppTest:
 def marked_session(model, name: str, *essays: str) -> None:
     """What pressing "Mark essays" does, without the file uploader AppTest cannot drive."""
     with open_store() as store:
-        ui.mark_batch_into_session(class_set(*essays), model, store, name)
+        batches.mark_batch_into_session(class_set(*essays), model, store, name)
 
 
 def reopened(name: str) -> AppTest:
@@ -240,7 +240,7 @@ def test_a_lost_factor_is_named_between_drafts(model):
     short = model.score("Stalin became General Secretary in 1922 and appointed his supporters. " * 2).to_dict()
     from models.store import draft_changes
 
-    lines = ui.draft_change_lines(draft_changes(full, short))
+    lines = widgets.draft_change_lines(draft_changes(full, short))
     assert any(line.startswith("- Lost: **") for line in lines)
 
 
@@ -297,7 +297,7 @@ def test_names_put_into_markdown_cannot_make_links_or_images(db, model):
         archive.writestr(f"{hostile}.txt", b"")
         archive.writestr("fine.txt", essay("d01.txt").encode())
     with open_store() as store:
-        ui.mark_batch_into_session(read_essay_bytes("class.zip", buffer.getvalue()), model, store, hostile)
+        batches.mark_batch_into_session(read_essay_bytes("class.zip", buffer.getvalue()), model, store, hostile)
     at = batch_page()
     at.query_params["session"] = hostile
     at.run()
@@ -318,7 +318,7 @@ def test_the_batch_table_shows_every_row_factors_first_and_no_literal_none(db, m
     assert order[:4] == ["student", "source", "mark /20", "tutor's mark"]
     assert order[4:4 + len(model.rubric.factors)] == [f.name for f in model.rubric.factors]
     assert table.proto.HasField("placeholder") and table.proto.placeholder == ""  # a missing value shows blank, not "None"
-    assert ui.table_height(30) >= 35 * 31  # every row shown, no scrolling inside the table
+    assert tables.table_height(30) >= 35 * 31  # every row shown, no scrolling inside the table
     assert all(d.proto.HasField("placeholder") for d in at.dataframe)
     assert any(s.value == "Results: 3 marked" for s in at.subheader)
-    assert "Stalin's role…" == ui.short_label("Stalin's role as General Secretary")
+    assert "Stalin's role…" == tables.short_label("Stalin's role as General Secretary")

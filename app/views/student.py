@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui
+from app import loading, tables, widgets
 from models.reader import essay_from_text, read_essay_bytes
 from models.store import draft_changes, draft_owner, new_draft_key, open_store
 
 DRAFT_PARAM = "draft"  # the URL's query parameter holding the student's private draft key
 
-model = ui.calibrated_current_model()
+model = loading.calibrated_current_model()
 st.title("Feedback on your essay")
 st.markdown(f"**Question:** {model.rubric.question}")
 st.caption(
@@ -44,7 +44,7 @@ if st.button("Get feedback", type="primary", icon=":material/search:"):
     essay = essays[0] if essays else None
     if essay is None or not essay.ok:
         st.session_state.pop("feedback", None)
-        st.error(ui.markdown_text(essay.error) if essay else "The file holds no essay.", icon=":material/error:")
+        st.error(widgets.markdown_text(essay.error) if essay else "The file holds no essay.", icon=":material/error:")
     else:
         report = model.score(essay.text)
         st.session_state["feedback"] = {"rubric": str(model.rubric.path), "text": essay.text, "report": report, "draft_key": None}
@@ -65,7 +65,7 @@ with st.expander("Continue from an earlier draft", icon=":material/key:"):
 feedback = st.session_state.get("feedback")
 if feedback and feedback["rubric"] == str(model.rubric.path):
     st.divider()
-    ui.render_feedback(feedback["report"], feedback["text"], model.rubric, titles=ui.reference_titles(model))
+    widgets.render_feedback(feedback["report"], feedback["text"], model.rubric, titles=loading.reference_titles(model))
 shown_key = (feedback or {}).get("draft_key") or draft_key
 if shown_key:
     with open_store() as store:
@@ -78,10 +78,10 @@ if shown_key:
         if len(drafts) > 1:
             change = draft_changes(drafts[-2].result, drafts[-1].result)
             st.markdown(f"Since your last draft: coverage **{change.coverage_change:+.0f}** points, "
-                        f"mark **{change.mark_change:+d}**.\n\n" + "\n".join(ui.draft_change_lines(change)))
+                        f"mark **{change.mark_change:+d}**.\n\n" + "\n".join(widgets.draft_change_lines(change)))
         else:
             st.caption("Your first draft for this question is saved; check the next one to see what changed.")
-        st.dataframe(ui.draft_history_table(drafts), hide_index=True, placeholder="")
+        st.dataframe(tables.draft_history_table(drafts), hide_index=True, placeholder="")
         st.caption("Your private draft key is below, and in this page's address: bookmark the page or keep the key. "
                    "Anyone with it can read your drafts; nobody can with your name alone.")
         st.code(shown_key, language=None)
