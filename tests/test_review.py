@@ -1,7 +1,6 @@
 """The tutor's word is final: every rendering of a reviewed essay shows the tutor's level and mark, and the tool's once."""
 from __future__ import annotations
 
-
 from conftest import devset_essay as devset
 from models.coverage_report import batch_coverage
 from models.exports import report_html
