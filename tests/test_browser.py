@@ -285,3 +285,35 @@ def test_no_page_requests_another_host_and_names_make_no_links_or_images(app_url
     assert page.locator('img[src*="8765"]').count() == 0
     elsewhere = [url for url in requests if not url.startswith(app_url) and not url.startswith(("data:", "blob:"))]
     assert elsewhere == [], elsewhere
+
+
+def test_a_tutor_downloads_the_table_edits_it_and_uploads_it_back(app_url, page, tmp_path):
+    import csv
+    import io
+
+    carl = tmp_path / "carl.txt"
+    carl.write_text(_essay("d11.txt"), encoding="utf-8")
+    page.goto(f"{app_url}/batch")
+    page.locator('input[type="file"]').first.set_input_files(str(carl))
+    expect(page.get_by_text("carl.txt").first).to_be_visible()
+    page.get_by_role("button", name="Mark essays").click()
+    expect(page.get_by_text("Results: 1 marked")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download table (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0]["Lenin's Testament"] == "absent"
+    rows[0]["Lenin's Testament"] = "developed"
+    rows[0]["tutor's comment"] = "Say what the Testament said."
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    page.get_by_text("Import a table you edited").click()
+    page.locator('input[type="file"]').nth(1).set_input_files(str(edited))
+    expect(page.get_by_text("edited.csv")).to_be_visible()
+    page.get_by_role("button", name="Import changes").click()
+    expect(page.get_by_text("Imported 1 level, 0 marks and 1 comment.")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("absent → developed")
+    expect(page.get_by_text("Say what the Testament said.").first).to_be_visible()
