@@ -29,8 +29,9 @@ class TutorReview:
     comments: tuple[str, ...] = ()
 
     def changed(self, factor_id: str) -> bool:
+        """Whether the tutor set this factor to a level other than the tool's (a factor the tool never marked is not)."""
         level = self.tutor_levels.get(factor_id)
-        return level is not None and level != self.tool_levels.get(factor_id)
+        return level is not None and factor_id in self.tool_levels and level != self.tool_levels[factor_id]
 
     @property
     def mark_changed(self) -> bool:
