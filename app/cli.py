@@ -1,7 +1,7 @@
 """Rubricate's command line: a thin caller of the engine.
 
     python -m app.cli score [--rubric R] [--format text|json] FILE|-
-    python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv [--session NAME] [--pairs PAIRS.jsonl] INPUT...
+    python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv [--session NAME [--resume]] [--pairs PAIRS.jsonl] INPUT...
     python -m app.cli evaluate [--rubric R] [--data DIR [DIR ...]] [--tune] [--held-out] | --session NAME [--recalibrate]
     python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx|OUT.zip | import --session NAME EDITED.csv|EDITED.xlsx
     python -m app.cli bench [--essays N] | bench-external --data mohler.csv
@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -73,13 +72,11 @@ def command_score(args) -> int:
 
 
 # ---------------------------------------------------------------- batch
-BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20", "warnings"]
-
-
 def command_batch(args) -> int:
     """Streams: each row is written (and stored) as it is marked, so memory stays flat for any class size."""
     from tqdm import tqdm
 
+    from models.exports import batch_row_writer
     from models.marking import mark_paired
     from models.reader import read_inputs
 
@@ -102,7 +99,7 @@ def command_batch(args) -> int:
     try:
         with out.open("w", encoding="utf-8", newline="") as handle, \
                 tqdm(desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
-            write_row = _row_writer(handle, out, model.rubric.factor_ids)
+            write_row = batch_row_writer(handle, out.suffix, model.rubric.factor_ids)
             if args.session:
                 from models.marking import mark_into_session
                 from models.store import open_store
@@ -143,24 +140,6 @@ def _write_pairs(path: str, texts: dict[str, str], copies: dict[str, dict], mode
         for pair in pairs:
             handle.write(json.dumps(pair_record(pair, texts, titles), ensure_ascii=False) + "\n")
     return len(pairs)
-
-
-def _row_writer(handle, out: Path, factor_ids: list[str]):
-    """A function writing one batch row to `handle` as JSON Lines or CSV (header first)."""
-    if out.suffix.lower() == ".jsonl":
-        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    from models.exports import safe_cell
-
-    writer = csv.writer(handle)
-    writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
-
-    def write_csv_row(row: dict) -> None:
-        levels = {f["id"]: f["level"] for f in row.get("factors", [])}
-        cells = [row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
-                 row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids]
-        writer.writerow([safe_cell(cell) for cell in cells])
-
-    return write_csv_row
 
 
 # ---------------------------------------------------------------- evaluate

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import IO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,26 @@ def reference_titles(rubric: Rubric) -> dict[str, str]:
     from models.corpus import load_corpus
 
     return {essay.id: essay.title for essay in load_corpus(rubric.corpus_path).essays}
+
+
+# ------------------------------------------------------------------ a batch's rows as they are marked
+BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20", "warnings"]
+
+
+def batch_row_writer(handle: IO[str], suffix: str, factor_ids: list[str]) -> Callable[[dict], object]:
+    """A function writing one batch row (`mark_inputs`) to `handle` as JSON Lines or CSV (header first), as it is marked."""
+    if suffix.lower() == ".jsonl":
+        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    writer = csv.writer(handle)
+    writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
+
+    def write_csv_row(row: dict) -> None:
+        levels = {f["id"]: f["level"] for f in row.get("factors", [])}
+        cells = [row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
+                 row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids]
+        writer.writerow([safe_cell(cell) for cell in cells])
+
+    return write_csv_row
 
 
 # ------------------------------------------------------------------ the marks table
