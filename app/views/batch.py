@@ -126,7 +126,7 @@ xlsx_col.download_button(
 )
 if marked:
     # From the stored rows with the tutor's decisions: rebuilt when they change, never re-marked.
-    fingerprint = repr([(r.get("tutor_levels"), r.get("tutor_mark"), r.get("comments")) for r in rows])
+    fingerprint = repr((batch.get("session"), [(r.get("tutor_levels"), r.get("tutor_mark"), r.get("comments")) for r in rows]))
     cached = st.session_state.get("batch_zip")
     if not cached or cached[0] != fingerprint:
         st.session_state["batch_zip"] = cached = (fingerprint, feedback_zip(rows, [item.text for item in inputs], rubric, titles))
