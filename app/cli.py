@@ -1,16 +1,15 @@
 """Rubricate's command line: a thin caller of the engine.
 
     python -m app.cli score [--rubric R] [--format text|json] FILE|-
-    python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv INPUT...
+    python -m app.cli batch [--rubric R] --out OUT.jsonl|OUT.csv [--session NAME [--resume]] [--pairs PAIRS.jsonl] INPUT...
     python -m app.cli evaluate [--rubric R] [--data DIR [DIR ...]] [--tune] [--held-out] | --session NAME [--recalibrate]
     python -m app.cli train [--rubric R] [--data DIR [DIR ...]] [--out MODEL.npz] | probe [--data DIR [DIR ...]]
-    python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx
+    python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx|OUT.zip | import --session NAME EDITED.csv|EDITED.xlsx
     python -m app.cli bench [--essays N] | bench-external --data mohler.csv
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -74,72 +73,74 @@ def command_score(args) -> int:
 
 
 # ---------------------------------------------------------------- batch
-BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20", "warnings"]
-
-
 def command_batch(args) -> int:
     """Streams: each row is written (and stored) as it is marked, so memory stays flat for any class size."""
-    from collections import deque
-
     from tqdm import tqdm
 
-    from models.batch import mark_inputs
+    from models.exports import batch_row_writer
+    from models.marking import mark_paired
     from models.reader import read_inputs
 
+    from models.engine import keep_for_process
+
     model = _model(args)
+    keep_for_process()  # this process marks for as long as the batch runs: collections must not re-walk the model
     out = Path(args.out)
     if out.suffix.lower() not in {".jsonl", ".csv"}:
         raise RubricateError(f"--out {out}: the output must end in .jsonl or .csv.")
-    store = session_id = None
-    if args.session:
-        from models.sessions import start_session
-        from models.store import open_store
-
-        store = open_store(args.db)
-        session_id = start_session(store, args.session, model)
-    pending = deque()  # inputs handed to the marker whose rows have not come back yet
-
-    def inputs():
-        for item in read_inputs(args.inputs):
-            pending.append(item)
-            yield item
-
+    if args.resume and not args.session:
+        raise RubricateError("--resume: give the session to finish with --session NAME.")
+    if args.pairs and Path(args.pairs).suffix.lower() != ".jsonl":
+        raise RubricateError(f"--pairs {args.pairs}: the pairs file must end in .jsonl.")
+    store = None
+    texts: dict[str, str] = {}  # kept only for --pairs, which compares every essay with every other
+    copies: dict[str, dict] = {}
     marked = failed = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with out.open("w", encoding="utf-8", newline="") as handle, \
                 tqdm(desc="Marking", unit="essay", file=sys.stderr, disable=args.quiet) as progress:
-            write_row = _row_writer(handle, out, model.rubric.factor_ids)
-            for row in mark_inputs(inputs(), model, on_progress=progress.update, workers=args.workers):
-                item = pending.popleft()
-                write_row(row)
-                if store is not None:
-                    from models.sessions import save_row
+            write_row = batch_row_writer(handle, out.suffix, model.rubric.factor_ids)
+            if args.session:
+                from models.marking import mark_into_session
+                from models.store import open_store
 
-                    save_row(store, session_id, row, item.text)
+                store = open_store(args.db)
+                marking = mark_into_session(read_inputs(args.inputs), model, store, args.session,
+                                            on_progress=progress.update, workers=args.workers, resume=args.resume)
+            else:
+                marking = mark_paired(read_inputs(args.inputs), model, on_progress=progress.update, workers=args.workers)
+            for item, row in marking:
+                write_row(row)
+                if args.pairs and row["status"] == "ok":
+                    texts[row["source"]] = item.text
+                    copies[row["source"]] = {"copy": row["copy"]}
                 marked += 1
                 failed += row["status"] != "ok"
     finally:
         if store is not None:
             store.close()
     kept = f" Stored as session '{args.session}'." if args.session else ""
+    if args.resume:
+        kept = f" Added to session '{args.session}', which now holds every input."
+    if args.pairs:
+        found = _write_pairs(args.pairs, texts, copies, model)
+        kept += f" {found} pair(s) of essays share long passages: {args.pairs}."
     print(f"Marked {marked - failed} of {marked} essays; {failed} could not be marked. Wrote {out}.{kept}", file=sys.stderr)
     return 0
 
 
-def _row_writer(handle, out: Path, factor_ids: list[str]):
-    """A function writing one batch row to `handle` as JSON Lines or CSV (header first)."""
-    if out.suffix.lower() == ".jsonl":
-        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    writer = csv.writer(handle)
-    writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
+def _write_pairs(path: str, texts: dict[str, str], copies: dict[str, dict], model) -> int:
+    from models.marking import class_pairs, pair_record
 
-    def write_csv_row(row: dict) -> None:
-        levels = {f["id"]: f["level"] for f in row.get("factors", [])}
-        writer.writerow([row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
-                         row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids])
-
-    return write_csv_row
+    titles = {essay.id: essay.title for essay in model.corpus.essays}
+    pairs = class_pairs(texts, copies)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8") as handle:
+        for pair in pairs:
+            handle.write(json.dumps(pair_record(pair, texts, titles), ensure_ascii=False) + "\n")
+    return len(pairs)
 
 
 # ---------------------------------------------------------------- evaluate
@@ -278,20 +279,56 @@ def command_sessions(args) -> int:
     if not sessions:
         print("No marking sessions yet: `batch --session NAME` stores one.")
     for s in sessions:
-        print(f"{s.name}\t{s.essays} essays\t{s.created_at}\t{s.rubric_id}")
+        status = "finished" if s.finished else "incomplete: batch --session NAME --resume marks the rest"
+        print(f"{s.name}\t{s.essays} essay{'' if s.essays == 1 else 's'}\t{s.created_at}\t{s.rubric_id}\t{status}")
     return 0
 
 
-def command_export(args) -> int:
+def _session_rubric(args, store, name: str):
+    """The rubric a session was marked with (its file, when it is still there), else --rubric's."""
     from models.rubric import load_rubric
-    from models.sessions import session_table, write_export
+
+    session = store.session(name)
+    return load_rubric(session.rubric_path) if Path(session.rubric_path).is_file() else _model(args).rubric
+
+
+def command_export(args) -> int:
+    """What was stored, with the tutor's decisions: never a fresh score."""
+    from models.exports import export_columns, export_table, feedback_zip, reference_titles, write_table
+    from models.marking import session_inputs, session_rows
     from models.store import open_store
 
+    out = Path(args.out)
+    if out.suffix.lower() not in {".csv", ".xlsx", ".zip"}:
+        raise RubricateError(f"--out {out}: exports are .csv or .xlsx (the marks table) or .zip (the students' HTML reports).")
     with open_store(args.db) as store:
-        session = store.session(args.session)
-        factor_ids = load_rubric(session.rubric_path).factor_ids if Path(session.rubric_path).is_file() else _model(args).rubric.factor_ids
-        out = write_export(session_table(store.essays(session.id), factor_ids), args.out)
-    print(f"Wrote {out} (final values: the tutor's where set, else the tool's).", file=sys.stderr)
+        rubric = _session_rubric(args, store, args.session)
+        rows = session_rows(store, args.session, rubric)
+        titles = reference_titles(rubric)
+        if out.suffix.lower() == ".zip":
+            texts = [item.text for item in session_inputs(store, args.session)]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(feedback_zip(rows, texts, rubric, titles))
+            what = "one HTML report per marked essay"
+        else:
+            write_table(export_table(rows, rubric, titles), export_columns(rubric), out)
+            what = "final values: the tutor's where set, else the tool's"
+    print(f"Wrote {out} ({what}).", file=sys.stderr)
+    return 0
+
+
+def command_import(args) -> int:
+    from models.exports import import_review
+    from models.store import open_store
+
+    edited = Path(args.file)
+    if not edited.is_file():
+        raise RubricateError(f"{edited}: no such file. Give the .csv or .xlsx written by `export` and edited in a spreadsheet.")
+    with open_store(args.db) as store:
+        rubric = _session_rubric(args, store, args.session)
+        done = import_review(store, args.session, edited.name, edited.read_bytes(), rubric)
+    print(f"Imported {edited} into session '{args.session}': {done.levels} level(s), {done.marks} mark(s), "
+          f"{done.comments} comment(s) changed.", file=sys.stderr)
     return 0
 
 
@@ -326,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
     batch.add_argument("--session", help="also store the batch as a named marking session")
     batch.add_argument("--workers", type=int, default=None, help="worker processes for large batches (default: up to 2; 1 = none)")
+    batch.add_argument("--resume", action="store_true",
+                       help="with --session: add to that (incomplete) session, marking only the inputs it does not hold yet")
+    batch.add_argument("--pairs", metavar="PAIRS.jsonl",
+                       help="also write the pairs of essays that share long passages (offsets in both; same-reference copies named)")
     batch.set_defaults(run=command_batch)
 
     evaluate = commands.add_parser("evaluate", help="agreement with human labels",
@@ -363,17 +404,28 @@ def build_parser() -> argparse.ArgumentParser:
     external.add_argument("--data", required=True, help="path to mohler.csv (not shipped; see README)")
     external.set_defaults(run=command_bench_external)
 
-    sessions = commands.add_parser("sessions", help="list stored marking sessions", description="Name, essays and creation time of each session.")
+    sessions = commands.add_parser("sessions", help="list stored marking sessions",
+                                   description="Name, essays, creation time, rubric and whether its batch finished, for each session.")
     sessions.set_defaults(run=command_sessions)
 
-    export = commands.add_parser("export", help="export a session's final marks", description="CSV or XLSX of a session: tool and tutor values, final values, comments.")
+    export = commands.add_parser("export", help="export a session's final marks or its students' reports",
+                                 description="A session as stored, with the tutor's decisions: the marks table (CSV or XLSX: factor names as "
+                                             "columns, levels as words, warnings, copy flags, comments) or a .zip of per-student HTML reports.")
     export.add_argument("--session", required=True)
-    export.add_argument("--out", required=True, help="OUT.csv or OUT.xlsx")
+    export.add_argument("--out", required=True, help="OUT.csv, OUT.xlsx or OUT.zip")
     export.set_defaults(run=command_export)
 
-    for sub in (score, batch, evaluate, train, probe, bench, export):
+    imports = commands.add_parser("import", help="read an edited export back in",
+                                  description="Read a session's .csv or .xlsx export that a tutor edited in a spreadsheet: changed levels, "
+                                              "marks and comments become the tutor's overrides. Rows it cannot match are listed and "
+                                              "nothing is applied.")
+    imports.add_argument("--session", required=True)
+    imports.add_argument("file", metavar="EDITED", help="the edited .csv or .xlsx")
+    imports.set_defaults(run=command_import)
+
+    for sub in (score, batch, evaluate, train, probe, bench, export, imports):
         sub.add_argument("--rubric", help="rubric YAML file (default: rubric/stalin_leader.yaml)")
-    for sub in (batch, evaluate, sessions, export):
+    for sub in (batch, evaluate, sessions, export, imports):
         sub.add_argument("--db", help="SQLite database (default: $RUBRICATE_DB, else the user data folder)")
     return parser
 

@@ -13,33 +13,31 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 
 import streamlit as st  # noqa: E402
 
-from app import ui  # noqa: E402
+from app import loading  # noqa: E402
 
-st.set_page_config(page_title="Rubricate", page_icon=":material/edit_note:", layout="wide")
+# A local image: a :material/...: or emoji favicon is fetched by the browser from a font server or CDN.
+st.set_page_config(page_title="Rubricate", page_icon=str(ROOT / "app" / "static" / "favicon.png"), layout="wide")
 
-choices = ui.rubric_choices()
+choices = loading.rubric_choices()
 with st.sidebar:
     st.markdown("### Question")
     st.selectbox(
         "Question being marked",
         list(choices),
         format_func=choices.get,
-        key=ui.RUBRIC_KEY,
+        key=loading.RUBRIC_KEY,
         label_visibility="collapsed",
         help="Each question has its own rubric and reference essays.",
     )
     st.caption("Rubricate reads an essay against the question's rubric and reference essays. It runs offline; nothing leaves this computer.")
-    for problem in ui.rubric_problems():
+    for problem in loading.rubric_problems():
         st.warning(problem, icon=":material/warning:")
 
-st.session_state[ui.MAIN_RAN_KEY] = True
 pages = [
-    st.Page("pages/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
-    st.Page("pages/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
-    st.Page("pages/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
+    st.Page("views/student.py", title="Student feedback", icon=":material/edit_note:", default=True),
+    st.Page("views/batch.py", title="Tutor: mark a batch", icon=":material/library_books:"),
+    st.Page("views/coverage.py", title="Coverage report", icon=":material/bar_chart:"),
 ]
-navigation = st.navigation(pages)
-wanted = st.session_state.pop(ui.WANTED_PAGE_KEY, None)
-if wanted:
-    st.switch_page(wanted)
-navigation.run()
+# The pages live in views/, not pages/: a pages/ folder beside main.py would make Streamlit serve
+# each page on its own, without this sidebar, when its URL is opened before main.py has run.
+st.navigation(pages).run()

@@ -152,9 +152,10 @@ def measure_batch(n: int, seed: int = 0, workers: int | None = None, rubric_path
         "import json, resource, time\n"
         "from models.batch import POOL_MIN_INPUTS, _worker_count, mark_inputs\n"
         "from models.bench import essay_paragraphs, generate_essays\n"
-        "from models.engine import load_model\n"
+        "from models.engine import keep_for_process, load_model\n"
         "from models.reader import EssayInput\n"
         f"model = load_model({rubric_path!r})\n"
+        "keep_for_process()\n"  # as the batch CLI does
         "paragraphs = essay_paragraphs([e.text for e in model.corpus.essays])\n"
         "loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"inputs = (EssayInput(f'bench#{{i}}', text) for i, text in enumerate(generate_essays({n}, {seed}, paragraphs)))\n"

@@ -574,7 +574,6 @@ def load_model(rubric_path: str | Path | None = None, judged: bool = True) -> Co
         if not rubric.corpus_path.is_dir():
             raise RubricateError(f"Rubric {rubric.path}: field 'corpus' points to {rubric.corpus_path}, which is not a folder.")
         _MODELS[key] = CoverageModel(rubric, load_corpus(rubric.corpus_path), judge=trained_judge(rubric) if judged else None).fit()
-        keep_for_process()
     return _MODELS[key]
 
 
@@ -594,6 +593,9 @@ def trained_judge(rubric: Rubric) -> Judge | None:
 
 def keep_for_process() -> None:
     """Move everything alive now (a fitted model above all) out of the cyclic garbage collector's reach.
+
+    Called by the processes that mark batches and want it (the batch CLI, pool workers), never by
+    a library function on behalf of whatever process hosts the model (a Streamlit server, a test run).
 
     The model lives as long as the process; without this every collection triggered while
     marking walks its dictionaries again, which cost a fifth of batch marking time. (No

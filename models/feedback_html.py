@@ -6,10 +6,12 @@ safely from a download or an e-mail attachment.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
 from models.report import LEVEL_NAMES, Report
+from models.review import TutorReview
 from models.rubric import Rubric
 
 # Soft colours that keep dark text readable; one per factor, in rubric order.
@@ -108,12 +110,19 @@ blockquote { margin: 0.4rem 0 0.4rem 0; padding: 0.3rem 0.8rem; border-left: 3px
 """
 
 
-def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, student: str | None = None) -> str:
-    """A whole HTML page of feedback for one essay: inline CSS, no scripts, every text escaped."""
+def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, student: str | None = None,
+                         review: TutorReview | None = None, titles: Mapping[str, str] | None = None) -> str:
+    """A whole HTML page of feedback for one essay: inline CSS, no scripts, every text escaped.
+
+    `report` holds the final values (see models.review); `review`, when the essay was reviewed,
+    adds the tutor's comments and says once what the tool had said where the tutor changed it.
+    `titles` names reference essays by title (corpus id -> title) instead of by id.
+    """
     title = f"Feedback for {student}" if student else "Essay feedback"
+    titles = titles or {}
     rows = "".join(
         f"<tr><td>{escape(f.name)}</td>"
-        f'<td class="rb-level" style="color:{LEVEL_COLOURS[f.level]}">{escape(LEVEL_NAMES[f.level])}</td>'
+        f'<td class="rb-level" style="color:{LEVEL_COLOURS[f.level]}">{escape(LEVEL_NAMES[f.level])}{_tool_said_level(review, f.id)}</td>'
         f"<td>{f.score:.2f}</td></tr>"
         for f in report.factors
     )
@@ -123,22 +132,36 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
         if f.level >= 2 or f.suggestion is None:
             continue
         quotes = "".join(
-            f'<blockquote>{escape(x.text)}<div class="rb-source">— reference essay {escape(x.source)}</div></blockquote>'
+            f'<blockquote>{escape(x.text)}<div class="rb-source">— {escape(titles.get(x.source, "reference essay " + x.source))}</div></blockquote>'
             for x in f.suggestion.excerpts
         )
         suggestions.append(f"<h3>{escape(f.name)} ({escape(LEVEL_NAMES[f.level])})</h3><p>{escape(f.suggestion.guidance)}</p>{quotes}")
     suggestions_html = "".join(suggestions) or "<p>Every factor is developed. Well done.</p>"
+    if review is not None and review.tutor_mark is not None:
+        said = f'<span class="rb-source">the tool said {review.tool_mark}</span>' if review.mark_changed and review.tool_mark is not None else ""
+        mark = f'<div class="rb-score">Mark<b>{report.mark_20} / 20</b>{said}</div>'
+    else:
+        mark = f'<div class="rb-score">Mark estimate<b>{report.mark_20} / 20</b></div>'
+    comments = "".join(f"<blockquote>{escape(text)}</blockquote>" for text in (review.comments if review else ()))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{_REPORT_CSS}{ESSAY_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1><p class=\"rb-question\">{escape(rubric.question)}</p>"
         '<div class="rb-scores">'
         f'<div class="rb-score">Coverage<b>{report.overall:.0f}%</b></div>'
-        f'<div class="rb-score">Mark estimate<b>{report.mark_20} / 20</b></div>'
+        f"{mark}"
         f'<div class="rb-score">Words<b>{report.word_count}</b></div></div>'
         f"{warnings}"
-        f"<h2>Factors</h2><table><tr><th>Factor</th><th>Level</th><th>Score</th></tr>{rows}</table>"
+        + (f"<h2>Your tutor's comments</h2>{comments}" if comments else "")
+        + f"<h2>Factors</h2><table><tr><th>Factor</th><th>Level</th><th>Score</th></tr>{rows}</table>"
         f"<h2>Your essay</h2>{legend_html(report)}{highlighted_essay_html(report, essay_text)}"
         f"<h2>How to improve</h2>{suggestions_html}"
         "</body></html>\n"
     )
+
+
+def _tool_said_level(review: TutorReview | None, factor_id: str) -> str:
+    """ "the tool said absent", once, where the tutor changed the tool's level."""
+    if review is None or not review.changed(factor_id):
+        return ""
+    return f' <span class="rb-source">(your tutor\'s level; the tool said {escape(LEVEL_NAMES[review.tool_levels[factor_id]])})</span>'

@@ -1,12 +1,10 @@
 """Marking sessions: a batch kept in the store, the tutor's corrections, and what they teach the engine.
 
-Used alike by the CLI (`batch --session`, `sessions`, `export`, `evaluate --session`) and the app.
+Used alike by the CLI (`evaluate --session`) and the app. Marking into a session is models.marking; exports are models.exports.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
@@ -17,55 +15,8 @@ from models.evaluate import agreement_objective, levels_from_scores, threshold_g
 from models.rubric import Scoring
 from models.store import Store, StoredEssay
 
-EXPORT_SUFFIXES = {".csv", ".xlsx"}
 
-
-def start_session(store: Store, name: str, model: CoverageModel) -> int:
-    rubric = model.rubric
-    return store.create_session(name, rubric.id, rubric.content_hash, str(rubric.path))
-
-
-def save_row(store: Store, session_id: int, row: dict, text: str) -> int:
-    """Keep one batch row (committed at once, so a killed batch keeps every essay marked so far)."""
-    result = {k: v for k, v in row.items() if k not in {"source", "student", "status", "error"}} if row["status"] == "ok" else None
-    return store.add_essay(session_id, source=row["source"], text=text, result=result, status=row["status"],
-                           error=row.get("error"), student_name=row.get("student", ""))
-
-
-def session_table(essays: list[StoredEssay], factor_ids: list[str]) -> list[dict]:
-    """One row per essay: the tool's value beside the tutor's, and the final value exports carry."""
-    rows = []
-    for essay in essays:
-        tool_levels = {f["id"]: f["level"] for f in (essay.result or {}).get("factors", ())}
-        final = essay.final_levels(factor_ids)
-        row = {"position": essay.position, "student": essay.student_name, "source": essay.source, "status": essay.status,
-               "error": essay.error or "", "overall": (essay.result or {}).get("overall"),
-               "tool_mark": (essay.result or {}).get("mark_20"), "tutor_mark": essay.mark_override, "final_mark": essay.final_mark}
-        for factor_id in factor_ids:
-            row[f"{factor_id}_tool"] = tool_levels.get(factor_id)
-            row[f"{factor_id}_tutor"] = essay.overrides.get(factor_id)
-            row[factor_id] = final[factor_id]
-        row["comments"] = " | ".join(c.text for c in essay.comments)
-        rows.append(row)
-    return rows
-
-
-def write_export(rows: list[dict], out: str | Path) -> Path:
-    """CSV or XLSX of a session table (final values and comments included)."""
-    out = Path(out)
-    if out.suffix.lower() not in EXPORT_SUFFIXES:
-        raise RubricateError(f"--out {out}: exports are .csv or .xlsx.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".xlsx":
-        import pandas as pd
-
-        pd.DataFrame(rows).to_excel(out, index=False, sheet_name="marks")
-        return out
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["position"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return out
+MIN_REVIEWED_TO_RECALIBRATE = 10  # fewer corrections than this would tune thresholds to a handful of essays
 
 
 @dataclass(frozen=True)
@@ -114,8 +65,9 @@ def recalibrate(store: Store, session_name: str, model: CoverageModel) -> Recali
     essays = store.essays(session.id)
     checked = reviewed(essays)
     factor_ids = model.rubric.factor_ids
-    if len(checked) < 3:
-        raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least 3 essays; {len(checked)} reviewed so far.")
+    if len(checked) < MIN_REVIEWED_TO_RECALIBRATE:
+        raise RubricateError(f"Session '{session_name}': recalibration needs the tutor to have reviewed at least "
+                             f"{MIN_REVIEWED_TO_RECALIBRATE} essays; {len(checked)} reviewed so far. Correct more essays first.")
     readings = model.read_essays([e.text for e in checked])
     truth = np.array([[e.final_levels(factor_ids)[f] for f in factor_ids] for e in checked])
 

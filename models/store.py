@@ -21,8 +21,10 @@ override. A `Store` is one connection: open one per thread (it is cheap).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +105,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX thresholds_by_rubric ON thresholds (rubric_id, rubric_hash, id)",
     ),
+    (
+        # NULL while a batch is being marked: a killed batch stays incomplete and can be resumed.
+        "ALTER TABLE sessions ADD COLUMN finished_at TEXT",
+        "UPDATE sessions SET finished_at = created_at",  # sessions from before this version are taken as finished
+    ),
 )
 
 
@@ -114,6 +121,7 @@ class SessionSummary:
     essays: int
     created_at: str
     rubric_id: str
+    finished: bool = True  # False: its batch was stopped before every input was marked
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class Session:
     rubric_hash: str  # sha256 of the rubric file the batch was marked with
     rubric_path: str
     created_at: str
+    finished_at: str | None = None  # None while its batch is marked, and after it was stopped half-way
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,17 @@ class StoredEssay:
 
 
 @dataclass(frozen=True)
+class Decisions:
+    """A tutor's changes to one essay, applied together with others by `Store.apply_decisions`."""
+
+    essay_id: int
+    levels: dict[str, int | None]  # factor id -> tutor's level; None goes back to the tool's
+    set_mark: bool = False  # whether `mark` applies (None then goes back to the tool's mark)
+    mark: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Draft:
     id: int
     student_key: str  # student name or id
@@ -190,6 +210,19 @@ class DraftChange:
     lost: tuple[LevelChange, ...]
     coverage_change: float  # current overall minus previous overall, in points out of 100
     mark_change: int  # current mark_20 minus previous
+
+
+def new_draft_key() -> str:
+    """A private key for one student's drafts: only someone who holds it can read or add to them."""
+    return secrets.token_urlsafe(12)
+
+
+def draft_owner(key: str) -> str:
+    """What the store files a student's drafts under: a hash of their private key, never a name anyone could type.
+
+    The key itself is not stored, so the database alone does not open anyone's drafts.
+    """
+    return "key-sha256:" + hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
 
 
 def draft_changes(previous_result: dict, current_result: dict) -> DraftChange:
@@ -336,14 +369,23 @@ class Store:
     def sessions(self) -> list[SessionSummary]:
         """Every session, oldest first, with how many essays it holds."""
         rows = self._conn.execute(
-            "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id FROM sessions s "
+            "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id, s.finished_at IS NOT NULL FROM sessions s "
             "LEFT JOIN essays e ON e.session_id = s.id GROUP BY s.id ORDER BY s.id"
         ).fetchall()
-        return [SessionSummary(*row) for row in rows]
+        return [SessionSummary(*row[:4], finished=bool(row[4])) for row in rows]
+
+    def finish_session(self, session_id: int) -> None:
+        """Record that every input of the session's batch was marked."""
+        with self._writing() as conn:
+            conn.execute("UPDATE sessions SET finished_at = ? WHERE id = ?", (_now(), session_id))
+
+    def stored_sources(self, session_id: int) -> list[str]:
+        """The sources of a session's stored essays, in marking order (what a resumed batch skips)."""
+        return [row[0] for row in self._conn.execute("SELECT source FROM essays WHERE session_id = ? ORDER BY position", (session_id,))]
 
     def session(self, name: str) -> Session:
         row = self._conn.execute(
-            "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at FROM sessions WHERE name = ?",
+            "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at, finished_at FROM sessions WHERE name = ?",
             (name,),
         ).fetchone()
         if row is None:
@@ -432,20 +474,41 @@ class Store:
         self._set_override("mark_overrides", {"essay_id": essay_id}, "mark", mark)
 
     def _set_override(self, table: str, key: dict[str, object], column: str, value: int | None) -> None:
+        with self._writing() as conn:
+            self._write_override(conn, table, key, column, value)
+
+    def _write_override(self, conn: sqlite3.Connection, table: str, key: dict[str, object], column: str, value: int | None) -> None:
         """Write or clear one override row; clearing it lets the tool's value show again."""
         names = ", ".join(key)
+        self._require_essay(conn, key["essay_id"])
+        if value is None:
+            where = " AND ".join(f"{name} = ?" for name in key)
+            conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
+        else:
+            conn.execute(
+                f"INSERT INTO {table} ({names}, {column}, updated_at) VALUES ({'?, ' * len(key)}?, ?) "
+                f"ON CONFLICT ({names}) DO UPDATE SET {column} = excluded.{column}, "
+                "updated_at = excluded.updated_at",
+                (*key.values(), value, _now()),
+            )
+
+    def apply_decisions(self, decisions: Sequence[Decisions]) -> None:
+        """Several essays' changes in one transaction: every one is kept, or (on any error) none."""
+        for d in decisions:
+            for factor_id, level in d.levels.items():
+                if level is not None and not _is_level(level):
+                    raise RubricateError(f"Essay {d.essay_id}, factor '{factor_id}': level must be 0, 1 or 2, not {level!r}.")
+            if d.set_mark and d.mark is not None and not _is_mark(d.mark):
+                raise RubricateError(f"Essay {d.essay_id}: mark must be a whole number from 0 to {MAX_MARK}, not {d.mark!r}.")
         with self._writing() as conn:
-            self._require_essay(conn, key["essay_id"])
-            if value is None:
-                where = " AND ".join(f"{name} = ?" for name in key)
-                conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
-            else:
-                conn.execute(
-                    f"INSERT INTO {table} ({names}, {column}, updated_at) VALUES ({'?, ' * len(key)}?, ?) "
-                    f"ON CONFLICT ({names}) DO UPDATE SET {column} = excluded.{column}, "
-                    "updated_at = excluded.updated_at",
-                    (*key.values(), value, _now()),
-                )
+            for d in decisions:
+                for factor_id, level in d.levels.items():
+                    self._write_override(conn, "level_overrides", {"essay_id": d.essay_id, "factor_id": factor_id}, "level", level)
+                if d.set_mark:
+                    self._write_override(conn, "mark_overrides", {"essay_id": d.essay_id}, "mark", d.mark)
+                if d.comment and d.comment.strip():
+                    self._require_essay(conn, d.essay_id)
+                    conn.execute("INSERT INTO comments (essay_id, text, created_at) VALUES (?, ?, ?)", (d.essay_id, d.comment, _now()))
 
     def add_comment(self, essay_id: int, text: str) -> None:
         if not text.strip():

@@ -36,3 +36,17 @@ def model():
 def essay():
     """Read a small essay fixture by name, e.g. essay("testament_only")."""
     return lambda name: (ESSAYS / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def devset_essay(name: str) -> str:
+    """A devset essay's text by file name, e.g. devset_essay("d11.txt")."""
+    return (DEVSET / "essays" / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A marking store of the test's own, open for the test."""
+    from models.store import open_store
+
+    with open_store(tmp_path / "marks.sqlite3") as opened:
+        yield opened

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import ui
+from app import batches, charts, loading, tables, widgets
 from models.coverage_report import batch_coverage
 from models.engine import load_model
+from models.exports import export_columns, export_table, feedback_zip, table_bytes
 from models.reader import essay_from_text, read_essay_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def app() -> AppTest:
 def page_after_marking(page: str, inputs, model) -> AppTest:
     """A page run with `inputs` already marked as the session's batch, as the batch page leaves it."""
     at = app()
-    at.session_state[ui.BATCH_KEY] = ui.mark_batch_inputs(inputs, model)
+    at.session_state[batches.BATCH_KEY] = batches.mark_batch_inputs(inputs, model)
     return at.switch_page(page).run()
 
 
@@ -55,17 +56,17 @@ def all_markdown(at: AppTest) -> str:
 
 def test_page_opened_first_by_its_own_url_keeps_the_sidebar_and_the_page():
     # A fresh AppTest, like a fresh server, runs a page before main.py has ever run.
-    at = app().switch_page("pages/batch.py").run()
+    at = app().switch_page("views/batch.py").run()
     assert not at.exception
     assert at.title[0].value == "Mark a batch of essays"
-    assert at.selectbox(key=ui.RUBRIC_KEY)
+    assert at.selectbox(key=loading.RUBRIC_KEY)
 
 
 # ------------------------------------------------------------------ student page
 def test_sidebar_lists_the_questions_of_the_rubrics_found(model):
     at = app().run()
     assert not at.exception
-    selector = at.selectbox(key=ui.RUBRIC_KEY)
+    selector = at.selectbox(key=loading.RUBRIC_KEY)
     assert model.rubric.question in selector.options  # shown by question text, not file name
 
 
@@ -81,7 +82,7 @@ def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
     shown = all_markdown(at)
     for factor in report.factors:
         assert f"**{factor.name}**" in shown
-        assert ui.LEVEL_BADGES[factor.level] in shown
+        assert widgets.LEVEL_BADGES[factor.level] in shown
     assert len(at.get("download_button")) == 1
 
 
@@ -121,13 +122,13 @@ def test_empty_paste_says_what_is_wrong_instead_of_feedback():
 
 # ------------------------------------------------------------------ batch page
 def test_batch_page_without_a_batch_invites_an_upload():
-    at = app().switch_page("pages/batch.py").run()
+    at = app().switch_page("views/batch.py").run()
     assert not at.exception
     assert "No batch marked yet" in at.info[0].value
 
 
 def test_batch_page_shows_every_input_including_the_failed_one(model, two_essays_and_a_png):
-    at = page_after_marking("pages/batch.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/batch.py", two_essays_and_a_png, model)
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["source"]) == ["alice.txt", "bob.txt", "photo.png"]
@@ -139,7 +140,7 @@ def test_batch_page_shows_every_input_including_the_failed_one(model, two_essays
 
 
 def test_choosing_an_essay_in_the_batch_opens_its_feedback(model, two_essays_and_a_png):
-    at = page_after_marking("pages/batch.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/batch.py", two_essays_and_a_png, model)
     at.selectbox(key="batch_essay").set_value(1).run()
     assert not at.exception
     bob = model.score(two_essays_and_a_png[1].text)
@@ -147,8 +148,8 @@ def test_choosing_an_essay_in_the_batch_opens_its_feedback(model, two_essays_and
 
 
 def test_batch_table_has_a_row_per_input_with_levels_and_errors(model, two_essays_and_a_png):
-    rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
-    table = ui.batch_table(rows, model.rubric)
+    rows = batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    table = tables.batch_table(rows, model.rubric)
     assert len(table) == 3
     alice = table.iloc[0]
     report = model.score(two_essays_and_a_png[0].text)
@@ -162,45 +163,46 @@ def test_batch_table_has_a_row_per_input_with_levels_and_errors(model, two_essay
 
 def test_progress_is_reported_for_every_input(model, two_essays_and_a_png):
     seen = []
-    ui.mark_batch_inputs(two_essays_and_a_png, model, on_progress=seen.append)
+    batches.mark_batch_inputs(two_essays_and_a_png, model, on_progress=seen.append)
     assert sum(seen) == len(two_essays_and_a_png)
 
 
 def test_excel_download_reads_back_as_the_table(model, two_essays_and_a_png):
-    table = ui.batch_table(ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"], model.rubric)
-    back = pd.read_excel(io.BytesIO(ui.table_to_xlsx(table)))
-    assert list(back.columns) == list(table.columns)
-    assert list(back["source"]) == list(table["source"])
+    table = export_table(batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"], model.rubric)
+    back = pd.read_excel(io.BytesIO(table_bytes(table, export_columns(model.rubric), ".xlsx")))
+    assert list(back.columns) == export_columns(model.rubric)
+    assert list(back["source"]) == [record["source"] for record in table]
 
 
 def test_feedback_zip_has_one_report_per_readable_essay_with_unique_names(model):
     same_name = read_essay_bytes("essay.txt", essay("d01.txt").encode()) * 2
-    archive = zipfile.ZipFile(io.BytesIO(ui.feedback_zip(same_name, model)))
-    assert sorted(archive.namelist()) == ["essay-2.html", "essay.html"]
-    assert archive.read("essay.html").decode().startswith("<!DOCTYPE html>")
+    rows = batches.mark_batch_inputs(same_name, model)["rows"]
+    archive = zipfile.ZipFile(io.BytesIO(feedback_zip(rows, [item.text for item in same_name], model.rubric)))
+    assert sorted(archive.namelist()) == ["feedback-essay-2.html", "feedback-essay.html"]
+    assert archive.read("feedback-essay.html").decode().startswith("<!DOCTYPE html>")
 
 
 def test_students_sharing_a_paragraph_are_paired(model):
     shared = essay("d01.txt").split("\n\n")[2]
     inputs = read_essay_bytes("ann.txt", (essay("d02.txt") + "\n\n" + shared).encode()) + read_essay_bytes(
         "ben.txt", (essay("d04.txt") + "\n\n" + shared).encode())
-    pairs = ui.shared_pairs(inputs)
+    pairs = batches.shared_pairs(inputs)
     assert [(p.first, p.second) for p in pairs] == [("ann.txt", "ben.txt")]
-    table = ui.pairs_table(pairs, inputs)
+    table = tables.pairs_table(pairs, inputs)
     assert table.iloc[0]["shared words"] >= 40
     assert table.iloc[0]["first shared passage"][:30] in shared
 
 
 def test_heatmap_has_a_cell_per_marked_essay_and_factor(model, two_essays_and_a_png):
-    rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
-    data = ui.heatmap(rows, model.rubric).data
+    rows = batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    data = charts.heatmap(rows, model.rubric).data
     assert len(data) == 2 * len(model.rubric.factors)
     assert set(data["essay"]) == {"alice", "bob"}
 
 
 # ------------------------------------------------------------------ coverage page
 def test_coverage_page_renders_the_corpus_support_matrix(model):
-    at = app().switch_page("pages/coverage.py").run()
+    at = app().switch_page("views/coverage.py").run()
     assert not at.exception
     matrix = at.dataframe[0].value
     assert list(matrix.columns) == [f.name for f in model.rubric.factors]
@@ -209,11 +211,22 @@ def test_coverage_page_renders_the_corpus_support_matrix(model):
 
 
 def test_coverage_page_reports_the_last_batch(model, two_essays_and_a_png):
-    at = page_after_marking("pages/coverage.py", two_essays_and_a_png, model)
+    at = page_after_marking("views/coverage.py", two_essays_and_a_png, model)
     assert not at.exception
     assert any("2 essays marked" in c.value for c in at.caption)
-    rows = ui.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    rows = batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
     missed = batch_coverage(rows, model.rubric.factor_ids, [f.name for f in model.rubric.factors]).most_missed()
     assert missed, "the two devset essays leave factors out"
     for name, absent in missed:
         assert f"- {name}: absent in **{absent}** of 2" in all_markdown(at)
+
+
+def test_reference_excerpts_are_labelled_by_the_reference_essays_title(model):
+    text = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
+    at = app().run()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    shown = all_markdown(at)
+    assert "reference essay ref" not in shown
+    assert any(f"*— {widgets.markdown_text(e.title)}*" in shown for e in model.corpus.essays)

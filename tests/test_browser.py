@@ -207,3 +207,113 @@ def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, p
     expect(page.get_by_role("heading", name="Reference sentences that match no factor")).to_be_visible()
     _screenshot(page, "coverage.png")
     assert page.dialogs == []
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label`, and wait for the rerun it starts."""
+    page.get_by_label(label, exact=True).click()
+    page.keyboard.type(option)  # filters a long list (marks 0-20) down to the one option
+    page.get_by_role("option", name=option, exact=True).click()
+    _wait_until_idle(page)
+
+
+def test_the_tutors_override_is_what_the_student_report_the_coverage_page_and_a_reload_show(app_url, page, tmp_path):
+    import io
+    import zipfile
+
+    lena, bob = tmp_path / "lena.txt", tmp_path / "bob.txt"
+    lena.write_text(_essay("d11.txt"), encoding="utf-8")  # names Lenin's Testament, makes no point about it: absent, 9/20
+    bob.write_text(_essay("d02.txt"), encoding="utf-8")
+    page.goto(f"{app_url}/batch")
+    expect(page.get_by_role("heading", name="Mark a batch of essays")).to_be_visible()
+    page.locator('input[type="file"]').first.set_input_files([str(lena), str(bob)])
+    expect(page.get_by_text("bob.txt").first).to_be_visible()
+    page.get_by_role("button", name="Mark essays").click()
+    expect(page.get_by_text("Results: 2 marked")).to_be_visible()
+    assert "session=" in page.url
+
+    _choose(page, "Lenin's Testament", "developed")
+    _choose(page, "Mark /20", "16")
+    expect(page.get_by_text("Tutor's mark", exact=True)).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Feedback reports (.zip of HTML)").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    report = archive.read("feedback-lena.html").decode()
+    testament = report.split("<td>Lenin&#x27;s Testament</td>", 1)[1].split("</tr>", 1)[0]
+    assert ">developed" in testament and "the tool said absent" in testament
+    assert "Mark<b>16 / 20</b>" in report and "Mark estimate" not in report
+    assert "makes no point" not in report and "Lenin&#x27;s Testament (absent)" not in report
+
+    page.reload()
+    expect(page.get_by_text("Results: 2 marked")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("lena.txt")
+
+    page.get_by_role("link", name="Coverage report").click()
+    expect(page.get_by_text("Lenin's Testament: absent in 1 of 2")).to_be_visible()
+    assert page.dialogs == []
+
+
+def test_no_page_requests_another_host_and_names_make_no_links_or_images(app_url, page, tmp_path):
+    import zipfile
+
+    requests: list[str] = []
+    page.context.on("request", lambda request: requests.append(request.url))
+    hostile = "![x](http://127.0.0.1:8765/p.png) [click me](http://evil.example)"
+    upload = tmp_path / "class.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr(f"{hostile}.txt", b"")
+        archive.writestr("ann.txt", _essay("d01.txt"))
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Feedback on your essay")).to_be_visible()
+    _get_feedback(page, _essay("d05.txt"))
+    page.get_by_role("link", name="Tutor: mark a batch").click()
+    page.get_by_label("Session name", exact=True).fill(hostile)
+    page.get_by_label("Session name", exact=True).press("Enter")
+    _wait_until_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(str(upload))
+    expect(page.get_by_text("class.zip").first).to_be_visible()
+    page.get_by_role("button", name="Mark essays").click()
+    expect(page.get_by_text("Results: 1 marked, 1 could not be read")).to_be_visible()
+    expect(page.get_by_text("could not be marked")).to_be_visible()
+    page.get_by_role("link", name="Coverage report").click()
+    expect(page.get_by_text("Sentences of each reference essay that make each factor's point")).to_be_visible()
+    _wait_until_idle(page)
+    page.wait_for_timeout(1000)  # let late requests (favicon, fonts) happen before counting them; not a timing assertion
+
+    assert page.get_by_role("button", name="Deploy").count() == 0  # client.toolbarMode = "minimal"
+    assert page.locator('a[href*="evil.example"]').count() == 0
+    assert page.locator('img[src*="8765"]').count() == 0
+    elsewhere = [url for url in requests if not url.startswith(app_url) and not url.startswith(("data:", "blob:"))]
+    assert elsewhere == [], elsewhere
+
+
+def test_a_tutor_downloads_the_table_edits_it_and_uploads_it_back(app_url, page, tmp_path):
+    import csv
+    import io
+
+    carl = tmp_path / "carl.txt"
+    carl.write_text(_essay("d11.txt"), encoding="utf-8")
+    page.goto(f"{app_url}/batch")
+    page.locator('input[type="file"]').first.set_input_files(str(carl))
+    expect(page.get_by_text("carl.txt").first).to_be_visible()
+    page.get_by_role("button", name="Mark essays").click()
+    expect(page.get_by_text("Results: 1 marked")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download table (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0]["Lenin's Testament"] == "absent"
+    rows[0]["Lenin's Testament"] = "developed"
+    rows[0]["tutor's comment"] = "Say what the Testament said."
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    page.get_by_text("Import a table you edited").click()
+    page.locator('input[type="file"]').nth(1).set_input_files(str(edited))
+    expect(page.get_by_text("edited.csv")).to_be_visible()
+    page.get_by_role("button", name="Import changes").click()
+    expect(page.get_by_text("Imported 1 level, 0 marks and 1 comment.")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("absent → developed")
+    expect(page.get_by_text("Say what the Testament said.").first).to_be_visible()

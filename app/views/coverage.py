@@ -1,28 +1,49 @@
-"""Coverage page: how the last batch covered the rubric, and how well the reference essays support it."""
+"""Coverage page: how a marked batch covered the rubric (final values: the tutor's where set), and how well the
+reference essays support it."""
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import ui
+from app import batches, charts, loading, tables, widgets
 from models.coverage_report import WEAK_SUPPORT_SENTENCES, batch_coverage
+from models.marking import session_inputs, session_rows
+from models.store import open_store
 
-model = ui.current_model("pages/coverage.py")
+model = loading.current_model()
 rubric = model.rubric
 st.title("Coverage report")
 st.markdown(f"**Question:** {rubric.question}")
 
-st.header("The last batch")
-batch = st.session_state.get(ui.BATCH_KEY)
-if not batch or batch["rubric"] != str(rubric.path):
-    st.info("Mark a batch on the **Tutor** page to see how the class covered each factor.", icon=":material/library_books:")
+st.header("A marked batch")
+# The tutor's decisions are read from the store, so the counts and marks are the final ones.
+batch = st.session_state.get(batches.BATCH_KEY)
+if batch and batch["rubric"] != str(rubric.path):
+    batch = None
+rows = None
+with open_store() as store:  # one connection per run: a Store must not cross threads
+    names = [s.name for s in reversed(store.sessions()) if s.rubric_id == rubric.id]
+    wanted = st.query_params.get("session") or (batch or {}).get("session")
+    if wanted in names and (st.session_state.get("coverage_session") not in names or st.session_state.get("coverage_follows") != wanted):
+        st.session_state["coverage_session"] = st.session_state["coverage_follows"] = wanted  # the URL's, else the batch page's
+    chosen = st.selectbox("Session", names, index=None, key="coverage_session", placeholder="Choose a saved session") if names else None
+    if chosen:
+        st.query_params["session"] = chosen
+        rows = session_rows(store, chosen, rubric)
+        inputs = session_inputs(store, chosen)
+        pairs = batch["pairs"] if batch and batch.get("session") == chosen else batches.shared_pairs(inputs, rows)
+    elif batch and not batch.get("session"):
+        rows, inputs, pairs = batch["rows"], batch["inputs"], batch["pairs"]
+if rows is None:
+    st.info("Mark a batch on the **Tutor** page, or choose a saved session, to see how the class covered each factor.",
+            icon=":material/library_books:")
 else:
-    cover = batch_coverage(batch["rows"], rubric.factor_ids, [f.name for f in rubric.factors])
+    cover = batch_coverage(rows, rubric.factor_ids, [f.name for f in rubric.factors])
     if not cover.essays:
-        st.warning("No essay in the last batch could be marked.")
+        st.warning("No essay in this batch could be marked.")
     else:
-        st.caption(f"{cover.essays} essays marked. How many of them mention each factor, and how many develop it.")
+        st.caption(f"{widgets.plural(cover.essays, 'essay')} marked. How many of them mention each factor, and how many develop it.")
         bars = pd.DataFrame(
             [{"factor": n, "essays": m - d, "level": "mentioned"} for n, m, d in zip(cover.factor_names, cover.mentioned_or_better, cover.developed)]
             + [{"factor": n, "essays": d, "level": "developed"} for n, d in zip(cover.factor_names, cover.developed)]
@@ -54,8 +75,8 @@ else:
             width="stretch",
         )
         st.markdown("**Shared passages between students**")
-        if batch["pairs"]:
-            st.dataframe(ui.pairs_table(batch["pairs"], batch["inputs"]), hide_index=True, width="stretch")
+        if pairs:
+            st.dataframe(tables.pairs_table(pairs, inputs, loading.reference_titles(model)), hide_index=True, width="stretch", placeholder="")
         else:
             st.caption("No two essays share a long passage.")
 
@@ -64,9 +85,9 @@ st.caption(
     "Every sentence of the reference essays is read as if a student wrote it. A factor that few reference "
     "sentences support gives thin suggestions; sentences that match no factor may be points the rubric is missing."
 )
-support = ui.corpus_support_cached(str(rubric.path))
+support = loading.corpus_support_cached(str(rubric.path))
 st.markdown("**Sentences of each reference essay that make each factor's point**")
-st.altair_chart(ui.support_heatmap(support), width="stretch", height=ui.heatmap_height(len(support.essay_ids)))
+st.altair_chart(charts.support_heatmap(support), width="stretch", height=charts.heatmap_height(len(support.essay_ids)))
 with st.expander("The same as a table, with each essay's title"):
     matrix = pd.DataFrame(support.counts, index=[f"{i}: {t}" for i, t in zip(support.essay_ids, support.essay_titles)], columns=list(support.factor_names))
     st.dataframe(matrix, width="stretch")
@@ -89,7 +110,7 @@ for factor_id, name in zip(support.factor_ids, support.factor_names):
         if not best:
             st.caption("No reference sentence makes this point on its own.")
         for sentence in best:
-            st.markdown(f"> {ui.quote_markdown(sentence.text)}\n\n*— {sentence.essay_id}, score {sentence.score:.2f}*")
+            st.markdown(f"> {widgets.quote_markdown(sentence.text)}\n\n*— {sentence.essay_id}, score {sentence.score:.2f}*")
 
 st.subheader("Reference sentences that match no factor")
 st.caption(f"{len(support.unmatched)} sentences of eight words or more make none of the rubric's points. Those below are the furthest from every factor.")

@@ -1,0 +1,72 @@
+"""The tutor's word is final: every rendering of a reviewed essay shows the tutor's level and mark, and the tool's once."""
+from __future__ import annotations
+
+from conftest import devset_essay as devset
+from models.coverage_report import batch_coverage
+from models.exports import report_html
+from models.marking import mark_into_session, session_rows
+from models.reader import read_essay_bytes
+from models.report import Report
+from models.review import final_report
+
+
+def marked(store, model, *names: str) -> list[int]:
+    inputs = [item for name in names for item in read_essay_bytes(f"{name[:-4]}.txt", devset(name).encode())]
+    list(mark_into_session(inputs, model, store, "Y13 mock"))
+    return [e.id for e in store.essays(store.session("Y13 mock").id)]
+
+
+def test_raising_a_named_factor_drops_its_suggestion_and_its_makes_no_point_warning(model):
+    tool = model.score(devset("d11.txt"))
+    assert tool.factor("testament").level == 0 and any("Lenin's Testament" in w for w in tool.warnings)
+    final = final_report(tool, model.rubric, {"testament": 2}, 16)
+    assert final.factor("testament").level == 2 and final.factor("testament").suggestion is None
+    assert not any("Lenin's Testament" in w for w in final.warnings)
+    assert final.mark_20 == 16 and final.overall > tool.overall
+
+
+def test_raising_one_of_several_named_factors_keeps_the_warning_for_the_others(model):
+    tool = model.score(devset("d09.txt"))
+    (warning,) = [w for w in tool.warnings if "makes no point" in w]
+    assert "Lenin's Testament" in warning and "Trotsky's weaknesses and mistakes" in warning
+    final = final_report(tool, model.rubric, {"testament": 1}, None)
+    (left,) = [w for w in final.warnings if "makes no point" in w]
+    assert "Lenin's Testament" not in left and "Trotsky's weaknesses and mistakes but makes no point about it" in left
+    assert final.mark_20 == tool.mark_20  # no mark given: the tool's stands
+
+
+def test_a_factor_the_tutor_lowers_gets_the_rubrics_guidance(model):
+    tool = model.score(devset("d01.txt"))
+    developed = next(f for f in tool.factors if f.level == 2)
+    final = final_report(tool, model.rubric, {developed.id: 1}, None)
+    guidance = next(f.guidance for f in model.rubric.factors if f.id == developed.id)
+    assert final.factor(developed.id).suggestion.guidance == guidance
+
+
+def test_the_students_report_shows_the_tutors_level_and_mark_and_the_tools_once(store, model):
+    (essay_id,) = marked(store, model, "d11.txt")
+    store.set_level_override(essay_id, "testament", 2)
+    store.set_mark_override(essay_id, 16)
+    store.add_comment(essay_id, "A strong paragraph on the Testament.")
+    (row,) = session_rows(store, "Y13 mock", model.rubric)
+    page = report_html(row, devset("d11.txt"), model.rubric)
+    testament_row = page.split("<td>Lenin&#x27;s Testament</td>", 1)[1].split("</tr>", 1)[0]
+    assert ">developed" in testament_row and "the tool said absent" in testament_row
+    assert "Mark<b>16 / 20</b>" in page and "the tool said 9" in page
+    assert "Mark estimate" not in page
+    assert "makes no point" not in page
+    assert "Lenin&#x27;s Testament (absent)" not in page  # no "how to improve" for the raised factor
+    assert page.count("the tool said") == 2
+    assert "A strong paragraph on the Testament." in page
+
+
+def test_coverage_counts_and_marks_are_the_tutors(store, model):
+    ids = marked(store, model, "d11.txt", "d02.txt")
+    rows = session_rows(store, "Y13 mock", model.rubric)
+    before = batch_coverage(rows, model.rubric.factor_ids, [f.name for f in model.rubric.factors])
+    store.set_level_override(ids[0], "testament", 2)
+    store.set_mark_override(ids[0], 16)
+    after = batch_coverage(session_rows(store, "Y13 mock", model.rubric), model.rubric.factor_ids, [f.name for f in model.rubric.factors])
+    t = model.rubric.factor_ids.index("testament")
+    assert after.developed[t] == before.developed[t] + 1
+    assert after.marks[0] == 16 and before.marks[0] == Report.from_dict(rows[0]).mark_20 != 16
