@@ -175,20 +175,38 @@ def command_evaluate(args) -> int:
 
     folders = args.data or [f for f in DEFAULT_TRAINING if Path(f).is_dir()]
     data = load_labelled_sets(folders, factor_ids)
-    judged, evidence, per_set = cross_validate_judge(model, data)
-    results = [judged, evaluate_shipped(model.without_judge(), data, "Similarity rules alone (as shipped; calibrated on devset + heldout)"),
+    validation = cross_validate_judge(model, data)
+    results = [validation.overall,
+               evaluate_shipped(model.without_judge(), data, "Similarity rules alone (as shipped; calibrated on devset + heldout)"),
                keyword_baseline(model, data), description_baseline(model, data)]
     results += [r for r in [keyword_list_baseline(model, data)] if r]
     print(f"Agreement with human labels on {len(data)} essays ({_named(folders)}). The learned judge is trained and scored "
           "in 5 folds by essay (each essay judged by a judge that never saw it); baseline (b)'s threshold leave-one-out.\n")
     print(format_agreement_table(results, factor_ids))
+    evidence = validation.evidence
     print(f"\nEvidence: sentences the judge credits with a point against the annotated point sentences "
           f"({evidence.sentences} sentences): precision {evidence.precision:.2f}, recall {evidence.recall:.2f}, F1 {evidence.f1:.2f}")
     print("\nThe learned judge (cross-validated) on each set:\n\n| set | essays | presence F1 | level kappa (QWK) | mark r |\n|---|---|---|---|---|")
-    for result in per_set:
+    for result in validation.per_set:
         count = sum(1 for e in data if e.id.split("/")[0] == result.system)
         print(f"| {result.system} | {count} | {result.macro['f1']:.2f} | {result.macro['kappa']:.2f} | {result.mark_r:.2f} |")
+    _print_kinds(data, validation)
     return 0
+
+
+def _print_kinds(data, validation) -> None:
+    """Essays that should earn almost nothing: how many stay at 3/20 or below, and how many are told they miss the question."""
+    from models.judge import OFF_QUESTION_KINDS
+
+    print("\n| kind (labelled 0-3 by the codebook) | essays | mark <= 3 | highest mark | told it answers another question |\n|---|---|---|---|---|")
+    for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists", {"keyword_list"})):
+        members = [i for i, e in enumerate(data) if e.kind in kinds]
+        marks = [round(validation.marks[i]) for i in members]
+        told = sum(validation.off_question[i] for i in members)
+        if members:
+            print(f"| {name} | {len(members)} | {sum(m <= 3 for m in marks)} | {max(marks)} | {told} |")
+    others = [i for i, e in enumerate(data) if e.kind not in OFF_QUESTION_KINDS]
+    print(f"\nOn-question essays told they answer another question: {sum(validation.off_question[i] for i in others)} of {len(others)}.")
 
 
 def _named(folders) -> str:

@@ -426,7 +426,7 @@ class CoverageModel:
         warnings += _form_warnings(essay, essay_words)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        off_question = judgement.off_question >= 0.5 if judgement is not None and judgement.off_question_trained else (
+        off_question = judgement.answers_another_question if judgement is not None and judgement.off_question_trained else (
             overall < scoring.off_question_coverage and sentences and self._looks_off_question(reading.unmasked_scores, reading.off_topic))
         if off_question:
             warnings.append(

@@ -294,10 +294,20 @@ class EvidenceAgreement:
     sentences: int
 
 
-def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds: int = 5
-                         ) -> tuple[Agreement, EvidenceAgreement, list[Agreement]]:
+@dataclass(frozen=True)
+class CrossValidation:
+    """The learned judge, each essay judged by a judge trained without it."""
+
+    overall: Agreement
+    evidence: EvidenceAgreement
+    per_set: list[Agreement]  # essay ids 'set/essay', as `load_labelled_sets` gives
+    marks: list[float]  # per essay, in the order given
+    off_question: list[bool]  # per essay: told it answers another question
+
+
+def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds: int = 5) -> CrossValidation:
     """The learned judge, each essay judged by a judge trained without it (k folds by essay): over all essays,
-    its evidence against the annotations, and per labelled set (essay ids 'set/essay', as `load_labelled_sets` gives)."""
+    its evidence against the annotations, and per labelled set."""
     from models.annotations import sentence_roles
     from models.training import cross_validated_judgements
 
@@ -320,7 +330,8 @@ def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds:
         members = [i for i, e in enumerate(data) if e.id.split("/")[0] == name]
         per_set.append(agreement(name, ids, [data[i].levels for i in members], [dict(zip(ids, judgements[i].levels)) for i in members],
                                  [data[i].mark for i in members], [judgements[i].mark for i in members]))
-    return result, EvidenceAgreement(precision, recall, 2 * precision * recall / max(precision + recall, 1e-9), sentences), per_set
+    evidence = EvidenceAgreement(precision, recall, 2 * precision * recall / max(precision + recall, 1e-9), sentences)
+    return CrossValidation(result, evidence, per_set, [j.mark for j in judgements], [j.answers_another_question for j in judgements])
 
 
 def evaluate_shipped(model: CoverageModel, data: list[LabelledEssay], system: str) -> Agreement:

@@ -25,6 +25,7 @@ from models.errors import RubricateError
 from models.text import count_tokens
 
 FORMAT_VERSION = 1
+MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
@@ -56,6 +57,7 @@ class Judgement:
     off_question: float  # probability the essay answers another question
     mark: float
     off_question_trained: bool = True  # False: the judge never saw an off-question essay, so the rules decide
+    answers_another_question: bool = False
     credited: np.ndarray | None = None  # sentence x factor: the sentences credited with the point (the evidence)
 
 
@@ -80,6 +82,7 @@ class Judge:
     mark_bias: float
     rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=bool))  # (statement, list): kept where CV showed they help
     develop_cut: float = 0.5  # a present point with development probability at or above this is developed
+    off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
     meta: dict = field(default_factory=dict)  # rubric hash, what it was trained on
 
     def __post_init__(self):
@@ -130,7 +133,11 @@ class Judge:
             if np.any(self.off_question_weights) else 0.0
         marks = mark_features(reading, point, levels, develop, off_question)
         mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
-        return Judgement(point, detail, levels, develop, off_question, mark, bool(np.any(self.off_question_weights)), credited)
+        trained = bool(np.any(self.off_question_weights))
+        another_question = trained and off_question >= self.off_question_cut
+        if another_question or not any(levels):
+            mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
+        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited)
 
     def recalibrated(self, presence_shift: float, develop_cut: float) -> "Judge":
         """The same judge, stricter or more lenient (a tutor's recalibration): thresholds moved, nothing relearned."""
@@ -142,7 +149,7 @@ class Judge:
         arrays = {name: getattr(self, name) for name in _ARRAY_FIELDS}
         np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
                             off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
-                            rule_gates=np.array(self.rule_gates, dtype=bool),
+                            rule_gates=np.array(self.rule_gates, dtype=bool), off_question_cut=np.array(self.off_question_cut),
                             format_version=np.array(FORMAT_VERSION), **arrays)
         return path
 
@@ -160,7 +167,7 @@ def load_judge(path: str | Path) -> Judge:
                 raise RubricateError(f"Trained model {path}: format {int(data['format_version'])} is not {FORMAT_VERSION}; run `python -m app.cli train` again.")
             return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
                          off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
-                         rule_gates=data["rule_gates"].astype(bool),
+                         rule_gates=data["rule_gates"].astype(bool), off_question_cut=float(data["off_question_cut"]),
                          **{name: data[name] for name in _ARRAY_FIELDS})
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise RubricateError(f"Trained model {path} could not be read ({error}); run `python -m app.cli train` to rebuild it.") from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
 from models.annotations import sentence_roles
 from models.engine import CoverageModel
@@ -25,6 +25,8 @@ ESSAY_C = 1.0
 MARK_ALPHA = 3.0
 MIN_DOCUMENT_FREQUENCY = 2  # a word must appear in two training sentences to become a feature
 INNER_FOLDS = 5
+OFF_QUESTION_FOLDS = 5
+OFF_QUESTION_CUTS = tuple(round(c, 2) for c in np.arange(0.3, 0.96, 0.05))
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
 
 
@@ -140,8 +142,14 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
 
     off_target = np.array([essays[i].kind in OFF_QUESTION_KINDS for i in indices])
     off_features = np.array([off_question_features(reading, point[r]) for reading, r in zip(readings, per_essay)])
-    if 3 <= off_target.sum() < len(off_target) - 3:
-        classifier = LogisticRegression(C=ESSAY_C, class_weight="balanced", max_iter=1000).fit(off_features, off_target)
+    if off_target.sum() >= OFF_QUESTION_FOLDS and len(off_target) - off_target.sum() >= OFF_QUESTION_FOLDS:
+        # Telling a student their essay misses the question is a strong message: the cut is chosen out of fold for
+        # precision first (F0.5), on probabilities not inflated by class weights.
+        classifier = LogisticRegression(C=ESSAY_C, max_iter=1000)
+        held_out = cross_val_predict(classifier, off_features, off_target, cv=StratifiedKFold(OFF_QUESTION_FOLDS),
+                                     method="predict_proba")[:, 1]
+        judge.off_question_cut = max(OFF_QUESTION_CUTS, key=lambda c: (_f_beta(off_target, held_out >= c, 0.5), c))
+        classifier.fit(off_features, off_target)
         judge.off_question_weights, judge.off_question_bias = classifier.coef_[0], float(classifier.intercept_[0])
 
     # The mark model sees the levels and probabilities the judge itself gives out of fold.
@@ -178,6 +186,12 @@ def _best_threshold(truth: np.ndarray, best: np.ndarray) -> float:
 def _presence_f1(truth: np.ndarray, point: np.ndarray, per_essay: list[np.ndarray]) -> float:
     best = _best(point, per_essay)
     return float(np.mean([_f1(truth[:, f] >= 1, best[:, f] >= _best_threshold(truth[:, f] >= 1, best[:, f])) for f in range(truth.shape[1])]))
+
+
+def _f_beta(truth: np.ndarray, predicted: np.ndarray, beta: float) -> float:
+    tp = float(np.sum(truth & predicted))
+    precision, recall = tp / max(float(predicted.sum()), 1.0), tp / max(float(truth.sum()), 1.0)
+    return (1 + beta**2) * precision * recall / max(beta**2 * precision + recall, 1e-9)
 
 
 def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:

@@ -87,8 +87,9 @@ def test_the_learned_judge_cross_validated_beats_every_baseline_and_the_rules():
     model = load_model()
     data = load_labelled_sets(DEFAULT_TRAINING, model.rubric.factor_ids)
     assert len(data) >= 300
-    judged, evidence, per_set = cross_validate_judge(model, data)
-    assert [r.system for r in per_set] == [folder.name for folder in DEFAULT_TRAINING]
+    validation = cross_validate_judge(model, data)
+    judged, evidence = validation.overall, validation.evidence
+    assert [r.system for r in validation.per_set] == [folder.name for folder in DEFAULT_TRAINING]
     others = [keyword_baseline(model, data), keyword_list_baseline(model, data), evaluate_shipped(model.without_judge(), data, "rules")]
     for other in others:
         assert judged.macro["f1"] > other.macro["f1"] + 0.05, other.system

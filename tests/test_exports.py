@@ -42,7 +42,9 @@ def zip_marks(data: bytes) -> dict[str, int]:
 def test_exports_equal_the_stored_marks_after_a_recalibration(store, model):
     rows = mark(store, model, {"ann.txt": "d01.txt", "ben.txt": "d02.txt", "cat.txt": "d07.txt"})
     stored = [row["mark_20"] for row in rows]
-    store.save_thresholds(model.rubric.id, model.rubric.content_hash, {"point_threshold": 0.05, "developed_threshold": 0.1})
+    # A recalibration that marks far more leniently: of the learned judge where there is one, else of the similarity thresholds.
+    lenient = {"presence_shift": -0.3, "develop_cut": 0.05} if model.judge is not None else {"point_threshold": 0.05, "developed_threshold": 0.1}
+    store.save_thresholds(model.rubric.id, model.rubric.content_hash, lenient)
     recalibrated = calibrated_model(store, model)
     texts = [item.text for item in session_inputs(store, "Y13 mock")]
     assert [recalibrated.score(t).mark_20 for t in texts] != stored  # a fresh score would differ
@@ -55,7 +57,8 @@ def test_exports_equal_the_stored_marks_after_a_recalibration(store, model):
 
 # ------------------------------------------------------------------ columns a tutor reads
 def test_csv_has_factor_names_as_headers_levels_as_words_and_the_tutors_decisions(store, model):
-    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d02.txt"})
+    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d09.txt"})
+    tool_mark = rows[0]["mark_20"]
     store.set_level_override(rows[0]["essay_id"], "testament", 2)
     store.set_mark_override(rows[0]["essay_id"], 16)
     store.add_comment(rows[0]["essay_id"], "Well argued.")
@@ -63,10 +66,10 @@ def test_csv_has_factor_names_as_headers_levels_as_words_and_the_tutors_decision
     ann, ben = csv_rows(data)
     for factor in model.rubric.factors:
         assert ann[factor.name] in {"absent", "mentioned", "developed"}
-    assert ann["Lenin's Testament"] == "developed" and ann["mark /20"] == "16" and ann["tool's mark"] == "9"
-    assert ann["tutor's changes"] == "Lenin's Testament: absent → developed; mark: 9 → 16"
+    assert ann["Lenin's Testament"] == "developed" and ann["mark /20"] == "16" and ann["tool's mark"] == str(tool_mark) != "16"
+    assert ann["tutor's changes"] == f"Lenin's Testament: absent → developed; mark: {tool_mark} → 16"
     assert ann["tutor's comment"] == "Well argued." and "makes no point" not in ann["warnings"]
-    assert ben["tutor's mark"] == "" and "Luck and circumstances" in ben["warnings"]
+    assert ben["tutor's mark"] == "" and "Lenin's Testament but makes no point" in ben["warnings"]
 
 
 def test_the_copy_flag_names_the_reference_essay_by_title(store, model):
@@ -133,7 +136,8 @@ def edited_csv(data: bytes, change) -> bytes:
 
 
 def test_an_edited_csv_round_trips_into_the_tutors_overrides(store, model):
-    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d02.txt"})
+    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d09.txt"})
+    tool_mark = rows[0]["mark_20"]
     exported = table_bytes(export_table(rows, model.rubric), export_columns(model.rubric), ".csv")
 
     def edit(table):
@@ -169,7 +173,8 @@ def test_an_edited_xlsx_round_trips_and_setting_the_tools_level_clears_an_overri
 
 
 def test_an_import_it_cannot_match_lists_every_problem_and_applies_nothing(store, model):
-    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d02.txt"})
+    rows = mark(store, model, {"ann.txt": "d11.txt", "ben.txt": "d09.txt"})
+    tool_mark = rows[0]["mark_20"]
     exported = table_bytes(export_table(rows, model.rubric), export_columns(model.rubric), ".csv")
 
     def edit(table):

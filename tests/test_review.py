@@ -25,13 +25,17 @@ def test_raising_a_named_factor_drops_its_suggestion_and_its_makes_no_point_warn
     assert final.mark_20 == 16 and final.overall > tool.overall
 
 
+NAMES_TWO_FACTORS = ("Lenin's Testament was written in 1923 and it was about the leaders. Luck was another factor in the story "
+                     "of these years. As General Secretary Stalin appointed loyal supporters to important posts, so they voted for him.")
+
+
 def test_raising_one_of_several_named_factors_keeps_the_warning_for_the_others(model):
-    tool = model.score(devset("d09.txt"))
+    tool = model.score(NAMES_TWO_FACTORS)
     (warning,) = [w for w in tool.warnings if "makes no point" in w]
-    assert "Lenin's Testament" in warning and "Trotsky's weaknesses and mistakes" in warning
+    assert "Lenin's Testament" in warning and "Luck and circumstances outside Stalin's control" in warning
     final = final_report(tool, model.rubric, {"testament": 1}, None)
     (left,) = [w for w in final.warnings if "makes no point" in w]
-    assert "Lenin's Testament" not in left and "Trotsky's weaknesses and mistakes but makes no point about it" in left
+    assert "Lenin's Testament" not in left and "Luck and circumstances outside Stalin's control but makes no point about it" in left
     assert final.mark_20 == tool.mark_20  # no mark given: the tool's stands
 
 
@@ -49,10 +53,12 @@ def test_the_students_report_shows_the_tutors_level_and_mark_and_the_tools_once(
     store.set_mark_override(essay_id, 16)
     store.add_comment(essay_id, "A strong paragraph on the Testament.")
     (row,) = session_rows(store, "Y13 mock", model.rubric)
+    tool_mark = model.score(devset("d11.txt")).mark_20
+    assert tool_mark != 16
     page = report_html(row, devset("d11.txt"), model.rubric)
     testament_row = page.split("<td>Lenin&#x27;s Testament</td>", 1)[1].split("</tr>", 1)[0]
     assert ">developed" in testament_row and "the tool said absent" in testament_row
-    assert "Mark<b>16 / 20</b>" in page and "the tool said 9" in page
+    assert "Mark<b>16 / 20</b>" in page and f"the tool said {tool_mark}" in page
     assert "Mark estimate" not in page
     assert "makes no point" not in page
     assert "Lenin&#x27;s Testament (absent)" not in page  # no "how to improve" for the raised factor
