@@ -12,8 +12,8 @@ Stored as one .npz of numbers and words, read with `allow_pickle=False`: loading
 from __future__ import annotations
 
 import json
-import re
 import zipfile
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,11 +33,35 @@ SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "sta
 DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences")
 OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words")
 # Explanation and judgement: the language examiners reward beyond naming factors (codebook: "The mark out of 20").
-_WEIGHING = re.compile(r"\b(most important|main reason|key reason|crucial|decisive|significant|more important|less important|"
-                       r"above all|ultimately|in conclusion|overall|however|although|whereas|on the other hand|to a large extent|"
-                       r"to some extent|outweigh\w*|mattered most|the most|primarily|mainly|far more|less than|rather than)\b")
-_LINKING = re.compile(r"\b(because|therefore|so that|this meant|meaning that|as a result|consequently|thus|which allowed|"
-                      r"allowed him|enabled|led to|this gave|allowing|which meant|this made|so he|so stalin|due to)\b")  # matched in lower case: re.I is 4x slower
+WEIGHING_PHRASES = ("most important", "main reason", "key reason", "crucial", "decisive", "significant", "more important",
+                    "less important", "above all", "ultimately", "in conclusion", "overall", "however", "although", "whereas",
+                    "on the other hand", "to a large extent", "to some extent", "outweigh", "outweighed", "outweighs",
+                    "mattered most", "the most", "primarily", "mainly", "far more", "less than", "rather than")
+LINKING_PHRASES = ("because", "therefore", "so that", "this meant", "meaning that", "as a result", "consequently", "thus",
+                   "which allowed", "allowed him", "enabled", "led to", "this gave", "allowing", "which meant", "this made",
+                   "so he", "so stalin", "due to")
+
+
+class _PhraseCounter:
+    """Counts phrases in a list of lower-cased words: one C-level pass for one-word phrases, a look at the few
+    positions where a longer phrase's first word stands (a regex over the text cost a fifth of the judge's time)."""
+
+    def __init__(self, phrases: tuple[str, ...]):
+        split = [tuple(p.split()) for p in phrases]
+        self.single = frozenset(p[0] for p in split if len(p) == 1)
+        self.longer: dict[str, list[tuple[str, ...]]] = {}
+        for p in split:
+            if len(p) > 1:
+                self.longer.setdefault(p[0], []).append(p)
+
+    def count(self, words: list[str]) -> int:
+        found = sum(map(self.single.__contains__, words))
+        for i in [i for i, w in enumerate(words) if w in self.longer]:
+            found += sum(1 for p in self.longer[words[i]] if tuple(words[i:i + len(p)]) == p)
+        return found
+
+
+_WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
 MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
                  "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting")
 
@@ -253,10 +277,15 @@ def off_question_features(reading, point: np.ndarray) -> np.ndarray:
 
 def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float) -> np.ndarray:
     # Pasted or repeated sentences are not the student's explanation, so their linking words earn nothing either.
-    own = [s.text for s, withheld in zip(reading.sentences, reading.withheld) if not withheld]
-    n = max(len(own), 1)
-    text = "\n".join(own).lower()
-    weighing, linking = len(_WEIGHING.findall(text)), len(_LINKING.findall(text))
+    words = reading.words.words
+    if reading.withheld.any():
+        starts = reading.words.starts
+        own = [w for s, withheld in zip(reading.sentences, reading.withheld) if not withheld
+               for w in words[bisect_left(starts, s.start):bisect_left(starts, s.end)]]
+    else:
+        own = words
+    n = max(int(np.sum(~reading.withheld)), 1)
+    weighing, linking = _WEIGHING.count(own), _LINKING.count(own)
     copied_share = float(np.mean(reading.copied)) if len(reading.sentences) else 0.0
     crediting = float(np.mean(point.max(axis=1) >= 0.5)) if point.size else 0.0
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),

@@ -253,8 +253,9 @@ def count_tokens(token_lists: list[list[str]], vocabulary: dict[str, int]) -> "s
     from scipy import sparse
 
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    get = vocabulary.get
-    columns = np.fromiter((get(t, -1) for tokens in token_lists for t in tokens), dtype=np.int64, count=int(lengths.sum()))
+    from itertools import chain, repeat
+
+    columns = np.fromiter(map(vocabulary.get, chain.from_iterable(token_lists), repeat(-1)), dtype=np.int64, count=int(lengths.sum()))
     rows = np.repeat(np.arange(len(token_lists)), lengths)
     known = columns >= 0
     return sparse.csr_matrix((np.ones(int(known.sum()), dtype=np.float32), (rows[known], columns[known])),
