@@ -426,8 +426,11 @@ class CoverageModel:
         warnings += _form_warnings(essay, essay_words)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
-        off_question = judgement.answers_another_question if judgement is not None and judgement.off_question_trained else (
-            overall < scoring.off_question_coverage and sentences and self._looks_off_question(reading.unmasked_scores, reading.off_topic))
+        # The judge's off-question model is tuned for precision; an essay in which it credits nothing and which reads
+        # mostly as other history (the rules' test) is told too.
+        ruled_off = overall < scoring.off_question_coverage and bool(sentences) and self._looks_off_question(reading.unmasked_scores, reading.off_topic)
+        judged_off = judgement is not None and judgement.off_question_trained
+        off_question = (judgement.answers_another_question or (ruled_off and overall == 0)) if judged_off else ruled_off
         if off_question:
             warnings.append(
                 f"This essay does not seem to answer the question \"{rubric.question}\": "
