@@ -150,14 +150,35 @@ def read_essay_path(path: str | Path, **limits) -> list[EssayInput]:
 
 
 def read_inputs(paths: Iterable[str | Path], **limits) -> Iterator[EssayInput]:
-    """Every essay in the given files and folders, in order; "-" reads one essay from stdin."""
-    for path in paths:
-        if str(path) == "-":
-            chosen = Limits(**limits)
-            data = sys.stdin.buffer.read(chosen.for_file("text") + 1)
-            yield from _read_upload("stdin", data, chosen, None, 0)
-        else:
-            yield from read_essay_path(path, **limits)
+    """Every essay in the given files and folders, in order; "-" reads one essay from stdin.
+
+    Sources are unique: a file given twice is marked twice, the second as "name (2)".
+    """
+    def every() -> Iterator[EssayInput]:
+        for path in paths:
+            if str(path) == "-":
+                chosen = Limits(**limits)
+                data = sys.stdin.buffer.read(chosen.for_file("text") + 1)
+                yield from _read_upload("stdin", data, chosen, None, 0)
+            else:
+                yield from read_essay_path(path, **limits)
+
+    return unique_sources(every())
+
+
+def unique_sources(essays: Iterable[EssayInput]) -> Iterator[EssayInput]:
+    """The same essays, a repeated source renamed "source (2)", "source (3)"...: rows, stored essays and
+    exports are found by source, so two inputs must never share one."""
+    seen: set[str] = set()
+    for essay in essays:
+        source, copy = essay.source, 1
+        while source in seen:
+            copy += 1
+            source = f"{essay.source} ({copy})"
+        seen.add(source)
+        if source != essay.source:
+            essay = EssayInput(source, essay.text, essay.student, essay.error and essay.error.replace(essay.source, source, 1))
+        yield essay
 
 
 def read_essay(path: str | Path, **limits) -> EssayInput:
@@ -468,10 +489,13 @@ def _read_csv(source: str, data: bytes, limits: Limits) -> list[EssayInput]:
                 essay_at, name_at, id_at = _csv_columns(source, header)
                 continue
             if len(essays) >= limits.max_members:
+                left = _count_rows(rows, first=row)
                 essays.append(
                     EssayInput(
-                        source,
-                        error=f"{source}: has more than {limits.max_members:,} essays; the rest were not read; split it",
+                        f"{source}#row {number}",
+                        error=f"{source}#row {number}: not read, nor the {left - 1:,} essay rows after it: {source} has more than"
+                        f" {limits.max_members:,} essays ({limits.max_members + left:,} in all); the first {limits.max_members:,}"
+                        f" were read; split it into files of at most {limits.max_members:,} rows",
                     )
                 )
                 break
@@ -481,6 +505,16 @@ def _read_csv(source: str, data: bytes, limits: Limits) -> list[EssayInput]:
     if not essays:
         raise RubricateError(f"{source}: has a header row but no essays")
     return essays
+
+
+def _count_rows(rows: Iterator[list[str]], first: list[str]) -> int:
+    """How many non-blank rows are left, counting `first`; a row the csv module cannot parse ends the count."""
+    count = 1 if any(cell.strip() for cell in first) else 0
+    try:
+        count += sum(1 for row in rows if any(cell.strip() for cell in row))
+    except csv.Error:
+        pass
+    return count
 
 
 def _csv_columns(source: str, header: list[str]) -> tuple[int, int | None, int | None]:
@@ -524,15 +558,19 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
         raise RubricateError(f"{source}: is not a valid zip file; make the zip again") from None
     _check_zip_headers(source, members, limits, budget)
-    essays: list[EssayInput] = []
-    for info in sorted(members, key=lambda i: (i.filename.casefold(), i.filename)):
-        name = info.filename.replace("\\", "/")
+    wanted = [
+        info for info in sorted(members, key=lambda i: (i.filename.casefold(), i.filename))
         # ".." looks hidden too, but an unsafe name must be reported, not quietly skipped.
-        if info.is_dir() or (not _is_unsafe(name) and any(_is_clutter(part) for part in name.split("/"))):
-            continue
-        member = f"{source}/{_printable(name)}"
+        if not info.is_dir() and (_is_unsafe(_member_name(info)) or not any(_is_clutter(part) for part in _member_name(info).split("/")))
+    ]
+    essays: list[EssayInput] = []
+    for index, info in enumerate(wanted):
+        name = _member_name(info)
+        member = f"{source}/{_printable(info.filename)}"
+        left = len(wanted) - index  # this member and the ones after it
         if budget.members_left <= 0:
-            essays.append(EssayInput(member, error=f"{source}: holds more than {limits.max_members:,} files; the rest were not read"))
+            essays.append(EssayInput(member, error=f"{member}: not read, nor {_files(left - 1)} after it in {source}: the"
+                                                   f" upload holds more than {limits.max_members:,} files; split it into smaller zips"))
             break
         budget.members_left -= 1
         try:
@@ -541,7 +579,7 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
             essays.append(
                 EssayInput(
                     member,
-                    error=f"{member}: not read, nor the rest of {source}: the upload unpacks to more than "
+                    error=f"{member}: not read, nor {_files(left - 1)} after it in {source}: the upload unpacks to more than "
                     f"{_size(limits.max_total_bytes)}, the limit for one upload; split it into smaller zips",
                 )
             )
@@ -557,7 +595,16 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
         essays.extend(_read_upload(member, content, limits, budget, depth + 1))
     if not essays:
         raise RubricateError(f"{source}: holds no files (hidden and system files are skipped); {_supported()}")
-    return essays
+    return list(unique_sources(essays))  # a zip may hold two members of the same name
+
+
+def _files(count: int) -> str:
+    return "the 1 file" if count == 1 else f"the {count:,} files"
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name with "/" separators and no "." parts ("a/./b.txt" is a/b.txt)."""
+    return "/".join(part for part in info.filename.replace("\\", "/").split("/") if part != ".")
 
 
 class _Exhausted(Exception):
@@ -566,7 +613,7 @@ class _Exhausted(Exception):
 
 def _zip_member(archive, info, member: str, limits: Limits, budget: _Budget, depth: int) -> bytes:
     """A member's bytes, or RubricateError saying why it is skipped."""
-    name = info.filename.replace("\\", "/")
+    name = _member_name(info)
     if _is_unsafe(name):
         raise RubricateError(
             f"{member}: has an unsafe name (it points outside the zip); skipped, and nothing was written"
@@ -628,7 +675,8 @@ def _is_unsafe(name: str) -> bool:
 
 
 def _is_clutter(name: str) -> bool:
-    return name.startswith((".", "~$")) or name.lower() in _CLUTTER
+    """Hidden and system files (.DS_Store, ._essay.txt, .git, ~$essay.docx, Thumbs.db); "..txt" is a file, not hidden."""
+    return bool(re.match(r"\.[^.]", name)) or name.startswith("~$") or name.lower() in _CLUTTER
 
 
 def _printable(text: str) -> str:

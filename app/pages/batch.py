@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import ui
 from models.errors import RubricateError
-from models.reader import read_essay_bytes
+from models.reader import read_essay_bytes, unique_sources
 from models.report import Report
 from models.sessions import calibrated_model, recalibrate, session_table, tutor_agreement
 from models.store import open_store
@@ -33,7 +33,7 @@ uploads = st.file_uploader(
 name = st.text_input("Session name", value=f"Batch {datetime.now():%Y-%m-%d %H:%M}", key="session_name",
                      help="The batch is saved under this name, so you can reopen it and your corrections later.")
 if st.button("Mark essays", type="primary", icon=":material/task_alt:", disabled=not uploads):
-    inputs = [item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())]
+    inputs = list(unique_sources(item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())))
     bar = st.progress(0.0, text=f"Marking {len(inputs)} essays…")
     done = [0]  # a list, so the callback can add to it
 
