@@ -34,7 +34,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
 from models.errors import RubricateError
-from models.text import clean_control_characters, words
+from models.text import clean_control_characters, rejoin_wrapped_lines, words
 
 DEFAULT_MAX_ESSAY_BYTES = 200_000  # one essay's text, in UTF-8
 DEFAULT_MAX_UPLOAD_BYTES = 50_000_000  # one upload (zip, csv, docx, pdf), unpacked
@@ -211,15 +211,17 @@ def decode_text(data: bytes, source: str) -> str:
     Tries, in order: a byte-order mark (UTF-8, UTF-16, UTF-32), UTF-16 without
     one, UTF-8, then Windows-1252 if the result looks like text. Binary files
     (known formats, NUL bytes, many control bytes) are refused, never guessed at.
-    Control characters other than newline and tab are dropped and line endings
-    become "\\n"; the byte-order mark is dropped.
+    Control characters other than newline and tab are dropped, line endings
+    become "\\n" and hard-wrapped lines are rejoined into paragraphs; the byte-order
+    mark is dropped.
     """
     return _tidy(_decode(data, source))
 
 
 def _tidy(text: str) -> str:
-    # NFC so an accented letter typed on a Mac is the same word as one typed on Windows.
-    return unicodedata.normalize("NFC", clean_control_characters(text))
+    # NFC so an accented letter typed on a Mac is the same word as one typed on Windows; wrapped
+    # lines rejoined so the layout (a PDF's text is hard-wrapped) cannot change the mark.
+    return rejoin_wrapped_lines(unicodedata.normalize("NFC", clean_control_characters(text)))
 
 
 # ---------------------------------------------------------------- dispatch
