@@ -66,7 +66,8 @@ def command_score(args) -> int:
     name, text = read_single_essay(args.file)
     report = _model(args).score(text)
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        # Offsets index the essay as read (decoded, cleaned), not the file's bytes: carry that text.
+        print(json.dumps({**report.to_dict(), "text": text}, indent=2, ensure_ascii=False))
     else:
         print(render_text(report, name), end="")
     return 0
@@ -111,7 +112,7 @@ def command_batch(args) -> int:
             write_row = _row_writer(handle, out, model.rubric.factor_ids)
             for row in mark_inputs(inputs(), model, on_progress=progress.update, workers=args.workers):
                 item = pending.popleft()
-                write_row(row)
+                write_row(row, item.text)
                 if store is not None:
                     from models.sessions import save_row
 
@@ -128,12 +129,12 @@ def command_batch(args) -> int:
 
 def _row_writer(handle, out: Path, factor_ids: list[str]):
     """A function writing one batch row to `handle` as JSON Lines or CSV (header first)."""
-    if out.suffix.lower() == ".jsonl":
-        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if out.suffix.lower() == ".jsonl":  # with the text that the row's offsets index
+        return lambda row, text: handle.write(json.dumps({**row, "text": text}, ensure_ascii=False) + "\n")
     writer = csv.writer(handle)
     writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
 
-    def write_csv_row(row: dict) -> None:
+    def write_csv_row(row: dict, text: str) -> None:
         levels = {f["id"]: f["level"] for f in row.get("factors", [])}
         writer.writerow([row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
                          row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids])

@@ -142,3 +142,23 @@ def test_a_hostile_rubric_prints_one_short_line_and_no_traceback(tmp_path, hosti
     err = result.stderr.decode()
     assert "Traceback" not in err and str(rubric) in err
     assert len(err) < 500 and err.count("\n") == 1
+
+
+def test_json_carries_the_text_its_offsets_index_for_crlf_nfd_and_right_to_left_marks(tmp_path, capsys):
+    import unicodedata
+
+    typed = (ESSAYS / "testament_only.txt").read_text(encoding="utf-8")
+    submitted = unicodedata.normalize("NFD", "Café politics. " + typed).replace("\n", "\r\n").replace("Lenin", "\u200fLenin")
+    path = tmp_path / "crlf_nfd_rtl.txt"
+    path.write_bytes(submitted.encode("utf-8"))
+    assert main(["score", "--format", "json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    evidence = [e for f in report["factors"] for e in f["evidence"]]
+    assert evidence and report["text"] != submitted
+    for item in evidence:
+        assert report["text"][item["start"]:item["end"]] == item["text"]
+    out = tmp_path / "rows.jsonl"
+    assert main(["batch", "--quiet", "--out", str(out), str(path)]) == 0
+    row = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert row["text"] == report["text"]
+    assert all(row["text"][e["start"]:e["end"]] == e["text"] for f in row["factors"] for e in f["evidence"])
