@@ -96,10 +96,20 @@ class Sentence:
     end: int
 
 
+# Printable ASCII, newline and tab are never control characters: the regex engine skips them in C,
+# and only the rest (curly quotes, accents, the odd control byte) is looked up one by one.
+_MAYBE_CONTROL = re.compile(r"[^\n\t\x20-\x7e]+")
+
+
 def clean_control_characters(text: str) -> str:
-    """Drop control characters other than newline and tab; unify line endings."""
+    """Drop control characters other than newline and tab (Unicode category C: control, format such as
+    U+200F, surrogate, private use, unassigned); unify line endings."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return _MAYBE_CONTROL.sub(_without_controls, text)
+
+
+def _without_controls(match: re.Match) -> str:
+    return "".join(ch for ch in match.group() if unicodedata.category(ch)[0] != "C")
 
 
 # Hard-wrapped text (a PDF's text layer, an email, an editor set to wrap) is rejoined into

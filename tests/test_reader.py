@@ -650,3 +650,30 @@ def test_an_upload_over_its_unpacked_size_says_how_many_files_were_not_read():
     assert [e.ok for e in essays] == [True] * 5 + [False]
     assert essays[-1].source == "class.zip/z2.txt"
     assert "z2.txt: not read, nor the 2 files after it in class.zip" in essays[-1].error
+
+
+def test_a_folder_is_read_as_it_is_marked_not_all_first(tmp_path, monkeypatch):
+    import models.reader as reader
+
+    for n in range(50):
+        (tmp_path / f"s{n:02}.txt").write_text(ESSAY)
+    opened = []
+    real = reader._read_file
+    monkeypatch.setattr(reader, "_read_file", lambda path, limits: opened.append(path) or real(path, limits))
+    essays = read_inputs([tmp_path])
+    first = next(essays)
+    assert first.ok and first.source.endswith("s00.txt")
+    assert len(opened) == 1  # the other 49 files wait until the marker asks for them
+    assert len(list(essays)) == 49
+
+
+def test_cleaning_drops_every_unicode_control_and_format_character_and_keeps_the_rest():
+    import unicodedata
+
+    from models.text import clean_control_characters
+
+    sample = "".join(chr(c) for c in range(0x3000)) + "\U000e0001\U0010fffd😀"
+    kept = clean_control_characters(sample)
+    lines_unified = sample.replace("\r\n", "\n").replace("\r", "\n")
+    assert kept == "".join(ch for ch in lines_unified if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    assert "\u200f" not in kept and "\x07" not in kept and "é" in kept and "😀" in kept
