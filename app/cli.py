@@ -66,7 +66,8 @@ def command_score(args) -> int:
     name, text = read_single_essay(args.file)
     report = _model(args).score(text)
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        # Offsets index the essay as read (decoded, cleaned), not the file's bytes: carry that text.
+        print(json.dumps({**report.to_dict(), "text": text}, indent=2, ensure_ascii=False))
     else:
         print(render_text(report, name), end="")
     return 0
@@ -111,7 +112,7 @@ def command_batch(args) -> int:
             else:
                 marking = mark_paired(read_inputs(args.inputs), model, on_progress=progress.update, workers=args.workers)
             for item, row in marking:
-                write_row(row)
+                write_row(row, item.text)
                 if args.pairs and row["status"] == "ok":
                     texts[row["source"]] = item.text
                     copies[row["source"]] = {"copy": row["copy"]}

@@ -6,9 +6,13 @@ input order and as a stream, with only a few chunks in flight at once.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -79,7 +83,7 @@ def _mark_in_pool(inputs: Iterator[EssayInput], model: CoverageModel, on_progres
         max_workers=workers,
         mp_context=_pool_context(),
         initializer=_start_worker,
-        initargs=(model,),
+        initargs=(model, os.getpid()),
     )
     in_flight: deque[tuple[int, Future]] = deque()
     chunks = _chunks(inputs)
@@ -115,7 +119,7 @@ def _pool_context():
 _worker_model: CoverageModel | None = None
 
 
-def _start_worker(model: CoverageModel) -> None:
+def _start_worker(model: CoverageModel, parent: int) -> None:
     """Each worker gets the caller's fitted model once (inherited when forked, else a 0.4 MB pickle).
 
     Not refitted from the rubric path: the file may have changed on disk since the
@@ -123,8 +127,38 @@ def _start_worker(model: CoverageModel) -> None:
     either would make the pool's rows differ from marking in one process.
     """
     global _worker_model
+    _die_with(parent)
     _worker_model = model
     keep_for_process()
+
+
+PARENT_POLL_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when `parent` ends, however it ends (kill -9, SIGTERM, a crash).
+
+    Without this a killed batch left its workers (about 250 MB each) running, and with them
+    multiprocessing's resource tracker, which waits for every process holding its pipe.
+    Linux kills the worker itself (PR_SET_PDEATHSIG); elsewhere a thread watches the parent.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rubricate-parent-watch", daemon=True).start()
 
 
 def _mark_chunk_in_worker(chunk: list[EssayInput]) -> list[dict]:

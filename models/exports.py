@@ -55,14 +55,15 @@ def reference_titles(rubric: Rubric) -> dict[str, str]:
 BATCH_CSV_COLUMNS = ["source", "student", "status", "error", "overall", "mark_20", "warnings"]
 
 
-def batch_row_writer(handle: IO[str], suffix: str, factor_ids: list[str]) -> Callable[[dict], object]:
-    """A function writing one batch row (`mark_inputs`) to `handle` as JSON Lines or CSV (header first), as it is marked."""
+def batch_row_writer(handle: IO[str], suffix: str, factor_ids: list[str]) -> Callable[[dict, str], object]:
+    """A function writing one batch row (`mark_inputs`) and the essay's text to `handle` as JSON Lines or CSV (header
+    first), as it is marked. JSON rows carry `text`, the essay as read: the text the evidence offsets index."""
     if suffix.lower() == ".jsonl":
-        return lambda row: handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return lambda row, text: handle.write(json.dumps({**row, "text": text}, ensure_ascii=False) + "\n")
     writer = csv.writer(handle)
     writer.writerow(BATCH_CSV_COLUMNS + factor_ids)
 
-    def write_csv_row(row: dict) -> None:
+    def write_csv_row(row: dict, text: str) -> None:
         levels = {f["id"]: f["level"] for f in row.get("factors", [])}
         cells = [row["source"], row.get("student", ""), row["status"], row.get("error") or "", row.get("overall", ""),
                  row.get("mark_20", ""), " | ".join(row.get("warnings", []))] + [levels.get(f, "") for f in factor_ids]

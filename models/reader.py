@@ -34,7 +34,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
 from models.errors import RubricateError
-from models.text import clean_control_characters, words
+from models.text import clean_control_characters, rejoin_wrapped_lines, words
 
 DEFAULT_MAX_ESSAY_BYTES = 200_000  # one essay's text, in UTF-8
 DEFAULT_MAX_UPLOAD_BYTES = 50_000_000  # one upload (zip, csv, docx, pdf), unpacked
@@ -85,6 +85,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
     (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
 )
+_CONTROL_BYTES = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")  # controls other than tab, newline, form feed, return
 _MAX_CONTROL_SHARE = 0.05  # real text has almost none; binary files have about one byte in nine
 _CHUNK = 64 * 1024
 
@@ -140,24 +141,52 @@ def read_essay_bytes(name: str, data: bytes, **limits) -> list[EssayInput]:
 
 def read_essay_path(path: str | Path, **limits) -> list[EssayInput]:
     """The essays in a file, or in a folder (recursing, sorted, skipping hidden files)."""
-    path = Path(path)
-    chosen = Limits(**limits)
-    if path.is_dir():
-        return _read_folder(path, chosen, set()) or [
-            EssayInput(_printable(str(path)), error=f"{_printable(str(path))}: has no files; {_supported()}")
-        ]
-    return _read_file(path, chosen)
+    return list(_stream_path(Path(path), Limits(**limits)))
+
+
+def _stream_path(path: Path, limits: Limits) -> Iterator[EssayInput]:
+    """`read_essay_path` one essay at a time: a folder's files are read as they are marked, not all first."""
+    if not path.is_dir():
+        yield from _read_file(path, limits)
+        return
+    empty = True
+    for essay in _read_folder(path, limits, set()):
+        empty = False
+        yield essay
+    if empty:
+        yield EssayInput(_printable(str(path)), error=f"{_printable(str(path))}: has no files; {_supported()}")
 
 
 def read_inputs(paths: Iterable[str | Path], **limits) -> Iterator[EssayInput]:
-    """Every essay in the given files and folders, in order; "-" reads one essay from stdin."""
-    for path in paths:
-        if str(path) == "-":
-            chosen = Limits(**limits)
-            data = sys.stdin.buffer.read(chosen.for_file("text") + 1)
-            yield from _read_upload("stdin", data, chosen, None, 0)
-        else:
-            yield from read_essay_path(path, **limits)
+    """Every essay in the given files and folders, in order; "-" reads one essay from stdin.
+
+    Sources are unique: a file given twice is marked twice, the second as "name (2)".
+    """
+    def every() -> Iterator[EssayInput]:
+        for path in paths:
+            if str(path) == "-":
+                chosen = Limits(**limits)
+                data = sys.stdin.buffer.read(chosen.for_file("text") + 1)
+                yield from _read_upload("stdin", data, chosen, None, 0)
+            else:
+                yield from _stream_path(Path(path), Limits(**limits))
+
+    return unique_sources(every())
+
+
+def unique_sources(essays: Iterable[EssayInput]) -> Iterator[EssayInput]:
+    """The same essays, a repeated source renamed "source (2)", "source (3)"...: rows, stored essays and
+    exports are found by source, so two inputs must never share one."""
+    seen: set[str] = set()
+    for essay in essays:
+        source, copy = essay.source, 1
+        while source in seen:
+            copy += 1
+            source = f"{essay.source} ({copy})"
+        seen.add(source)
+        if source != essay.source:
+            essay = EssayInput(source, essay.text, essay.student, essay.error and essay.error.replace(essay.source, source, 1))
+        yield essay
 
 
 def read_essay(path: str | Path, **limits) -> EssayInput:
@@ -190,15 +219,17 @@ def decode_text(data: bytes, source: str) -> str:
     Tries, in order: a byte-order mark (UTF-8, UTF-16, UTF-32), UTF-16 without
     one, UTF-8, then Windows-1252 if the result looks like text. Binary files
     (known formats, NUL bytes, many control bytes) are refused, never guessed at.
-    Control characters other than newline and tab are dropped and line endings
-    become "\\n"; the byte-order mark is dropped.
+    Control characters other than newline and tab are dropped, line endings
+    become "\\n" and hard-wrapped lines are rejoined into paragraphs; the byte-order
+    mark is dropped.
     """
     return _tidy(_decode(data, source))
 
 
 def _tidy(text: str) -> str:
-    # NFC so an accented letter typed on a Mac is the same word as one typed on Windows.
-    return unicodedata.normalize("NFC", clean_control_characters(text))
+    # NFC so an accented letter typed on a Mac is the same word as one typed on Windows; wrapped
+    # lines rejoined so the layout (a PDF's text is hard-wrapped) cannot change the mark.
+    return rejoin_wrapped_lines(unicodedata.normalize("NFC", clean_control_characters(text)))
 
 
 # ---------------------------------------------------------------- dispatch
@@ -281,25 +312,24 @@ def _read_file(path: Path, limits: Limits) -> list[EssayInput]:
     return _read_upload(source, data, limits, None, 0)
 
 
-def _read_folder(folder: Path, limits: Limits, seen: set[Path]) -> list[EssayInput]:
+def _read_folder(folder: Path, limits: Limits, seen: set[Path]) -> Iterator[EssayInput]:
     real = folder.resolve()
     if real in seen:  # a link back up the tree would loop for ever
-        return []
+        return
     seen.add(real)
     try:
         entries = sorted(folder.iterdir(), key=lambda p: (p.name.casefold(), p.name))
     except OSError as error:
         source = _printable(str(folder))
-        return [EssayInput(source, error=f"{source}: could not be listed ({error.strerror or error})")]
-    essays: list[EssayInput] = []
+        yield EssayInput(source, error=f"{source}: could not be listed ({error.strerror or error})")
+        return
     for entry in entries:
         if _is_clutter(entry.name):
             continue
         if entry.is_dir():
-            essays.extend(_read_folder(entry, limits, seen))
+            yield from _read_folder(entry, limits, seen)
         else:
-            essays.extend(_read_file(entry, limits))
-    return essays
+            yield from _read_file(entry, limits)
 
 
 # ---------------------------------------------------------------- text
@@ -359,7 +389,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _looks_like_text(text: str, source: str) -> str:
-    controls = sum(1 for ch in text if ch in "\x00\x7f" or (ch < " " and ch not in "\t\n\f\r"))
+    controls = len(_CONTROL_BYTES.findall(text))  # one pass in C: this ran per character on every essay
     if "\x00" in text or controls > max(3, _MAX_CONTROL_SHARE * len(text)):
         raise RubricateError(
             f"{source}: looks like a binary file (it has {controls} control characters), not text; {_supported()}"
@@ -468,10 +498,13 @@ def _read_csv(source: str, data: bytes, limits: Limits) -> list[EssayInput]:
                 essay_at, name_at, id_at = _csv_columns(source, header)
                 continue
             if len(essays) >= limits.max_members:
+                left = _count_rows(rows, first=row)
                 essays.append(
                     EssayInput(
-                        source,
-                        error=f"{source}: has more than {limits.max_members:,} essays; the rest were not read; split it",
+                        f"{source}#row {number}",
+                        error=f"{source}#row {number}: not read, nor the {left - 1:,} essay rows after it: {source} has more than"
+                        f" {limits.max_members:,} essays ({limits.max_members + left:,} in all); the first {limits.max_members:,}"
+                        f" were read; split it into files of at most {limits.max_members:,} rows",
                     )
                 )
                 break
@@ -481,6 +514,16 @@ def _read_csv(source: str, data: bytes, limits: Limits) -> list[EssayInput]:
     if not essays:
         raise RubricateError(f"{source}: has a header row but no essays")
     return essays
+
+
+def _count_rows(rows: Iterator[list[str]], first: list[str]) -> int:
+    """How many non-blank rows are left, counting `first`; a row the csv module cannot parse ends the count."""
+    count = 1 if any(cell.strip() for cell in first) else 0
+    try:
+        count += sum(1 for row in rows if any(cell.strip() for cell in row))
+    except csv.Error:
+        pass
+    return count
 
 
 def _csv_columns(source: str, header: list[str]) -> tuple[int, int | None, int | None]:
@@ -524,15 +567,19 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
     except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
         raise RubricateError(f"{source}: is not a valid zip file; make the zip again") from None
     _check_zip_headers(source, members, limits, budget)
-    essays: list[EssayInput] = []
-    for info in sorted(members, key=lambda i: (i.filename.casefold(), i.filename)):
-        name = info.filename.replace("\\", "/")
+    wanted = [
+        info for info in sorted(members, key=lambda i: (i.filename.casefold(), i.filename))
         # ".." looks hidden too, but an unsafe name must be reported, not quietly skipped.
-        if info.is_dir() or (not _is_unsafe(name) and any(_is_clutter(part) for part in name.split("/"))):
-            continue
-        member = f"{source}/{_printable(name)}"
+        if not info.is_dir() and (_is_unsafe(_member_name(info)) or not any(_is_clutter(part) for part in _member_name(info).split("/")))
+    ]
+    essays: list[EssayInput] = []
+    for index, info in enumerate(wanted):
+        name = _member_name(info)
+        member = f"{source}/{_printable(info.filename)}"
+        left = len(wanted) - index  # this member and the ones after it
         if budget.members_left <= 0:
-            essays.append(EssayInput(member, error=f"{source}: holds more than {limits.max_members:,} files; the rest were not read"))
+            essays.append(EssayInput(member, error=f"{member}: not read, nor {_files(left - 1)} after it in {source}: the"
+                                                   f" upload holds more than {limits.max_members:,} files; split it into smaller zips"))
             break
         budget.members_left -= 1
         try:
@@ -541,7 +588,7 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
             essays.append(
                 EssayInput(
                     member,
-                    error=f"{member}: not read, nor the rest of {source}: the upload unpacks to more than "
+                    error=f"{member}: not read, nor {_files(left - 1)} after it in {source}: the upload unpacks to more than "
                     f"{_size(limits.max_total_bytes)}, the limit for one upload; split it into smaller zips",
                 )
             )
@@ -557,7 +604,16 @@ def _read_zip(source: str, data: bytes, limits: Limits, budget: _Budget, depth: 
         essays.extend(_read_upload(member, content, limits, budget, depth + 1))
     if not essays:
         raise RubricateError(f"{source}: holds no files (hidden and system files are skipped); {_supported()}")
-    return essays
+    return list(unique_sources(essays))  # a zip may hold two members of the same name
+
+
+def _files(count: int) -> str:
+    return "the 1 file" if count == 1 else f"the {count:,} files"
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name with "/" separators and no "." parts ("a/./b.txt" is a/b.txt)."""
+    return "/".join(part for part in info.filename.replace("\\", "/").split("/") if part != ".")
 
 
 class _Exhausted(Exception):
@@ -566,7 +622,7 @@ class _Exhausted(Exception):
 
 def _zip_member(archive, info, member: str, limits: Limits, budget: _Budget, depth: int) -> bytes:
     """A member's bytes, or RubricateError saying why it is skipped."""
-    name = info.filename.replace("\\", "/")
+    name = _member_name(info)
     if _is_unsafe(name):
         raise RubricateError(
             f"{member}: has an unsafe name (it points outside the zip); skipped, and nothing was written"
@@ -628,7 +684,8 @@ def _is_unsafe(name: str) -> bool:
 
 
 def _is_clutter(name: str) -> bool:
-    return name.startswith((".", "~$")) or name.lower() in _CLUTTER
+    """Hidden and system files (.DS_Store, ._essay.txt, .git, ~$essay.docx, Thumbs.db); "..txt" is a file, not hidden."""
+    return bool(re.match(r"\.[^.]", name)) or name.startswith("~$") or name.lower() in _CLUTTER
 
 
 def _printable(text: str) -> str:

@@ -24,6 +24,13 @@ SCORING_FIELDS = {"point_threshold", "developed_threshold", "term_boost", "name_
                   "statements_only"}
 COPY_FIELDS = {"min_run_words", "flag_share", "credit_copied"}
 
+# A rubric is a page or two of YAML (the shipped one is 14 KB, 4 levels deep, no aliases); these
+# limits refuse hostile files before PyYAML builds them: recursion, alias bombs, slow huge files.
+MAX_RUBRIC_BYTES = 1_000_000
+MAX_RUBRIC_DEPTH = 20
+MAX_RUBRIC_VALUES = 100_000  # values after aliases (*name) are expanded
+SHOWN_CHARS = 60  # a value quoted in a message is cut to this
+
 
 @dataclass(frozen=True)
 class Scoring:
@@ -86,9 +93,15 @@ def load_rubric(path: str | Path = DEFAULT_RUBRIC) -> Rubric:
     where = str(path)
     if not path.is_file():
         raise RubricateError(f"Rubric file {where} was not found: give the path of a .yaml rubric (see rubric/schema.yaml).")
+    size = path.stat().st_size
+    if size > MAX_RUBRIC_BYTES:
+        raise RubricateError(f"Rubric {where} is {size / 1e6:.1f} MB; the limit is {MAX_RUBRIC_BYTES / 1e6:.0f} MB:"
+                             " a rubric holds a question's factors and cues, not essays; remove what does not belong.")
     raw_bytes = path.read_bytes()
     try:
-        data = yaml.safe_load(raw_bytes.decode("utf-8"))
+        text = raw_bytes.decode("utf-8")
+        _check_shape(text, where)
+        data = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise RubricateError(f"Rubric {where} is not UTF-8 text: save it as UTF-8.") from None
     except yaml.constructor.ConstructorError as error:
@@ -101,6 +114,43 @@ def load_rubric(path: str | Path = DEFAULT_RUBRIC) -> Rubric:
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise RubricateError(f"Rubric {where} is not valid YAML{line}: {getattr(error, 'problem', error)}.") from None
     return parse_rubric(data, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _check_shape(text: str, where: str) -> None:
+    """Refuse YAML nested deeper than MAX_RUBRIC_DEPTH or expanding past MAX_RUBRIC_VALUES values.
+
+    Walks parser events, which PyYAML produces without recursion and without expanding aliases.
+    """
+    stack: list[list] = []  # one [anchor, values so far] per open sequence or mapping
+    anchored: dict[str, int] = {}  # anchor -> how many values an alias to it stands for
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_RUBRIC_DEPTH:
+                raise RubricateError(f"Rubric {where} is nested more than {MAX_RUBRIC_DEPTH} levels deep"
+                                     f" (line {event.start_mark.line + 1}); a rubric needs about 4: flatten it (see rubric/schema.yaml).")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, values = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, values = None, anchored.get(event.anchor, 1)
+        else:
+            continue
+        if anchor:
+            anchored[anchor] = values
+        if stack:
+            stack[-1][1] += values
+            if stack[-1][1] > MAX_RUBRIC_VALUES:
+                raise RubricateError(f"Rubric {where}: its aliases (*name) expand to more than {MAX_RUBRIC_VALUES:,} values"
+                                     f" (line {event.start_mark.line + 1}); write the values out instead of repeating aliases.")
+
+
+def _shown(value: object) -> str:
+    """repr(value), cut to SHOWN_CHARS so a hostile value cannot flood the message."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
 
 
 def parse_rubric(data: object, path: Path, content_hash: str = "") -> Rubric:
@@ -125,8 +175,8 @@ def parse_rubric(data: object, path: Path, content_hash: str = "") -> Rubric:
         scoring_data = dict(scoring_data)
         statements_only = scoring_data.pop("statements_only", True)
     if not isinstance(statements_only, bool):
-        raise RubricateError(f"Rubric {where}, field 'scoring.statements_only': must be true or false, not {statements_only!r}.")
-    scoring = Scoring(**_numbers(scoring_data, SCORING_FIELDS - {"statements_only"}, f"Rubric {where}, field 'scoring'"),
+        raise RubricateError(f"Rubric {where}, field 'scoring.statements_only': must be true or false, not {_shown(statements_only)}.")
+    scoring = Scoring(**_numbers(scoring_data, SCORING_FIELDS - {"statements_only"}, f"Rubric {where}", "scoring"),
                       statements_only=statements_only)
     copy_data = data.get("copy") or {}
     _check_fields(copy_data, COPY_FIELDS, set(), f"Rubric {where}, field 'copy'")
@@ -165,11 +215,11 @@ def _parse_factor(item: object, where: str) -> Factor:
     if not isinstance(item, dict):
         raise RubricateError(f"{where} must be a mapping with fields {sorted(REQUIRED_FACTOR_FIELDS)}.")
     if "id" in item:
-        where = f"{where} ('{item['id']}')"
+        where = f"{where} ({_shown(item['id'])})"
     _check_fields(item, FACTOR_FIELDS, REQUIRED_FACTOR_FIELDS, where)
     factor_id = _text(item["id"], f"{where}: field 'id'")
     if not factor_id.replace("_", "").isalnum():
-        raise RubricateError(f"{where}: field 'id' must be letters, digits and underscores, got '{factor_id}'.")
+        raise RubricateError(f"{where}: field 'id' must be letters, digits and underscores, got {_shown(factor_id)}.")
     weight = _number(item.get("weight", 1.0), f"{where}: field 'weight'")
     if weight <= 0:
         raise RubricateError(f"{where}: field 'weight' must be above 0, got {weight}.")
@@ -193,7 +243,7 @@ def _check_fields(data: dict, allowed: set[str], required: set[str], where: str)
         raise RubricateError(f"{where} must be a mapping.")
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
-        raise RubricateError(f"{where}: unknown field '{unknown[0]}'; allowed fields are {sorted(allowed)}.")
+        raise RubricateError(f"{where}: unknown field {_shown(unknown[0])}; allowed fields are {sorted(allowed)}.")
     missing = sorted(required - set(data))
     if missing:
         raise RubricateError(f"{where}: missing field '{missing[0]}' (required: {sorted(required)}).")
@@ -215,10 +265,10 @@ def _strings(value: object, where: str) -> list[str]:
 
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RubricateError(f"{where} must be a number, got {value!r}.")
+        raise RubricateError(f"{where} must be a number, got {_shown(value)}.")
     return float(value)
 
 
-def _numbers(data: dict, allowed: set[str], where: str) -> dict[str, float]:
-    _check_fields(data, allowed, set(), where)
-    return {key: _number(value, f"{where}.{key}") for key, value in data.items()}
+def _numbers(data: dict, allowed: set[str], where: str, field_name: str) -> dict[str, float]:
+    _check_fields(data, allowed, set(), f"{where}, field '{field_name}'")
+    return {key: _number(value, f"{where}, field '{field_name}.{key}'") for key, value in data.items()}

@@ -258,31 +258,76 @@ def default_db_path() -> Path:
 
 
 def open_store(path: str | os.PathLike | None = None) -> Store:
-    """Open (creating and migrating as needed) the store at `path`, else `default_db_path()`."""
+    """Open (creating and migrating as needed) the store at `path`, else `default_db_path()`.
+
+    A file this user cannot write is opened read-only: sessions can be listed and exported, and
+    any write is refused with a one-line RubricateError saying so. A damaged file is refused.
+    """
     db_path = Path(path).expanduser() if path is not None else default_db_path()
     if db_path.is_dir():
         raise RubricateError(f"{db_path}: is a folder, not a database file. "
                              f"Give a file path such as {db_path / DB_FILE_NAME}.")
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RubricateError(f"{db_path}: cannot create its folder ({exc.strerror}). "
+                             f"Check the folder is writable, or set {DB_ENV} to another file.") from exc
+    read_only = db_path.exists() and not os.access(db_path, os.W_OK)
+    if not read_only and not os.access(db_path.parent, os.W_OK):
+        raise RubricateError(f"{db_path}: its folder {db_path.parent} is read-only (SQLite needs to write beside it: "
+                             f"the -wal and -shm files). Make the folder writable, or move the database to one that is "
+                             f"and set {DB_ENV} to it.")
+    try:
         # isolation_level=None: no hidden BEGINs; every write opens its own transaction below.
-        conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+        target = f"{db_path.resolve().as_uri()}?mode=ro" if read_only else str(db_path)
+        conn = sqlite3.connect(target, timeout=30, isolation_level=None, uri=read_only)
     except (OSError, sqlite3.Error) as exc:
         raise RubricateError(f"{db_path}: cannot open the marking database ({exc}). "
                              f"Check the folder exists and is writable, or set {DB_ENV} to another file.") from exc
     try:
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")  # readers keep reading while a batch is written
-        conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: a crash loses nothing committed, only on power loss
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")  # readers keep reading while a batch is written
+            conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: a crash loses nothing committed, only on power loss
+        _check_intact(conn, db_path)
+        if read_only and _version(conn) != len(MIGRATIONS):
+            raise RubricateError(f"{db_path}: the marking database is read-only and needs upgrading to this Rubricate's"
+                                 f" schema. Make it writable (chmod u+w), or set {DB_ENV} to another file.")
         migrate(conn, db_path=db_path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise RubricateError(f"{db_path}: not a Rubricate marking database ({exc}). "
-                             f"Point {DB_ENV} or the path argument at another file.") from exc
+        if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+            raise RubricateError(f"{db_path}: not a Rubricate marking database ({exc}). "
+                                 f"Point {DB_ENV} or the path argument at another file.") from exc
+        raise _store_error(exc, db_path) from exc
     except BaseException:
         conn.close()
         raise
-    return Store(conn, db_path)
+    return Store(conn, db_path, read_only=read_only)
+
+
+def _check_intact(conn: sqlite3.Connection, db_path: Path) -> None:
+    """Refuse a damaged database before anything reads half of it or writes into it (cheap: ~0.1 s for 60 MB)."""
+    problem = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if problem != "ok":
+        raise RubricateError(_damaged(db_path, " ".join(problem.split())))
+
+
+def _damaged(db_path: Path, problem: str) -> str:
+    return (f"{db_path}: the marking database is damaged: {problem[:200]}. Nothing was written to it. Restore it from a"
+            f" backup, or save what can be read with `sqlite3 {db_path} .recover | sqlite3 recovered.sqlite3`,"
+            f" then set {DB_ENV} to the recovered (or a new) file.")
+
+
+def _store_error(exc: sqlite3.Error, db_path: Path) -> Exception:
+    """A RubricateError for what the user can fix (read-only, damaged); any other error as it was."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_READONLY or (code or 0) & 0xFF == sqlite3.SQLITE_READONLY:
+        return RubricateError(f"{db_path}: the marking database is read-only, so nothing can be saved to it. "
+                              f"Make it writable (chmod u+w), or set {DB_ENV} (or --db) to another file.")
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return RubricateError(_damaged(db_path, str(exc)))
+    return exc
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS,
@@ -318,9 +363,10 @@ def _now() -> str:
 class Store:
     """One open marking database. Use `open_store()`; close it, or use it in a `with` block."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool = False):
         self._conn = conn
         self.path = path
+        self.read_only = read_only  # the file is not writable: reads work, writes are refused
 
     def __enter__(self) -> Store:
         return self
@@ -338,16 +384,26 @@ class Store:
         IMMEDIATE takes the write lock up front, so a second writer waits its turn
         instead of failing half-way through.
         """
-        with self._conn:
+        with self._user_errors(), self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             yield self._conn
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """One read snapshot, so rows read by several queries agree while a batch is written."""
-        with self._conn:
+        with self._user_errors(), self._conn:
             self._conn.execute("BEGIN")
             yield self._conn
+
+    @contextmanager
+    def _user_errors(self) -> Iterator[None]:
+        """Read-only and damaged files become one-line RubricateErrors; integrity errors pass on to their callers."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(exc, self.path) from exc
 
     # Sessions
 
@@ -368,10 +424,11 @@ class Store:
 
     def sessions(self) -> list[SessionSummary]:
         """Every session, oldest first, with how many essays it holds."""
-        rows = self._conn.execute(
-            "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id, s.finished_at IS NOT NULL FROM sessions s "
-            "LEFT JOIN essays e ON e.session_id = s.id GROUP BY s.id ORDER BY s.id"
-        ).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT s.name, COUNT(e.id), s.created_at, s.rubric_id, s.finished_at IS NOT NULL FROM sessions s "
+                "LEFT JOIN essays e ON e.session_id = s.id GROUP BY s.id ORDER BY s.id"
+            ).fetchall()
         return [SessionSummary(*row[:4], finished=bool(row[4])) for row in rows]
 
     def finish_session(self, session_id: int) -> None:
@@ -381,13 +438,15 @@ class Store:
 
     def stored_sources(self, session_id: int) -> list[str]:
         """The sources of a session's stored essays, in marking order (what a resumed batch skips)."""
-        return [row[0] for row in self._conn.execute("SELECT source FROM essays WHERE session_id = ? ORDER BY position", (session_id,))]
+        with self._reading() as conn:
+            return [row[0] for row in conn.execute("SELECT source FROM essays WHERE session_id = ? ORDER BY position", (session_id,))]
 
     def session(self, name: str) -> Session:
-        row = self._conn.execute(
-            "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at, finished_at FROM sessions WHERE name = ?",
-            (name,),
-        ).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT id, name, rubric_id, rubric_hash, rubric_path, created_at, finished_at FROM sessions WHERE name = ?",
+                (name,),
+            ).fetchone()
         if row is None:
             known = ", ".join(f"'{s.name}'" for s in self.sessions()) or "none yet"
             raise RubricateError(f"{self.path}: no marking session named '{name}'. Known sessions: {known}.")
@@ -536,11 +595,12 @@ class Store:
 
     def drafts(self, student_key: str, rubric_id: str) -> list[Draft]:
         """A student's drafts for one question, oldest first."""
-        rows = self._conn.execute(
-            "SELECT id, student_key, rubric_id, text, result, created_at FROM drafts "
-            "WHERE student_key = ? AND rubric_id = ? ORDER BY id",
-            (student_key, rubric_id),
-        ).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, student_key, rubric_id, text, result, created_at FROM drafts "
+                "WHERE student_key = ? AND rubric_id = ? ORDER BY id",
+                (student_key, rubric_id),
+            ).fetchall()
         return [Draft(id_, key, rid, text, json.loads(result), created) for id_, key, rid, text, result, created in rows]
 
     # Recalibrated thresholds: kept per rubric version, since a changed rubric needs new ones
@@ -555,10 +615,11 @@ class Store:
 
     def thresholds(self, rubric_id: str, rubric_hash: str) -> dict | None:
         """The latest numbers tuned for exactly this rubric file, or None if it was never tuned."""
-        row = self._conn.execute(
-            "SELECT params FROM thresholds WHERE rubric_id = ? AND rubric_hash = ? ORDER BY id DESC LIMIT 1",
-            (rubric_id, rubric_hash),
-        ).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT params FROM thresholds WHERE rubric_id = ? AND rubric_hash = ? ORDER BY id DESC LIMIT 1",
+                (rubric_id, rubric_hash),
+            ).fetchone()
         return None if row is None else json.loads(row[0])
 
 

@@ -96,10 +96,104 @@ class Sentence:
     end: int
 
 
+# Printable ASCII, newline and tab are never control characters: the regex engine skips them in C,
+# and only the rest (curly quotes, accents, the odd control byte) is looked up one by one.
+_MAYBE_CONTROL = re.compile(r"[^\n\t\x20-\x7e]+")
+
+
 def clean_control_characters(text: str) -> str:
-    """Drop control characters other than newline and tab; unify line endings."""
+    """Drop control characters other than newline and tab (Unicode category C: control, format such as
+    U+200F, surrogate, private use, unassigned); unify line endings."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return _MAYBE_CONTROL.sub(_without_controls, text)
+
+
+def _without_controls(match: re.Match) -> str:
+    return "".join(ch for ch in match.group() if unicodedata.category(ch)[0] != "C")
+
+
+# Hard-wrapped text (a PDF's text layer, an email, an editor set to wrap) is rejoined into
+# paragraphs. A run of lines whose longest is at most MAX_WRAP_WIDTH characters was wrapped at
+# about that width; lines longer than that are typed paragraphs, one per line, and stay apart.
+MIN_WRAP_WIDTH = 25
+MAX_WRAP_WIDTH = 160
+# A wrapped text has at least this many lines filled to within a fifth of its width; three when
+# that width is under 40 characters, where lines typed one by one are as long.
+FULL_LINES = 2
+ONE_WORD_LINES = 8  # this many lines in a row of one word each are one paragraph typed a word per line
+# A line that starts an item of its own: a bullet or number, or a note label ("E: ...", "P: ...");
+# in a timeline, a date entry ("1922-23 - ...", "1924: ...") starts the next entry.
+_NEW_ITEM = re.compile(_LIST_MARKER.pattern + r"|^\s*[A-Z]{1,2}:\s")
+_TIMELINE_ENTRY = re.compile(r"^\s*\d{3,4}(?:\s*[-–/]\s*\d{2,4})?\s*[-–:]\s")
+_GOES_ON = frozenset("a an the and or but nor of to in on at by for with from as than that which who whose his her its their was were is are had has have".split())
+
+
+def rejoin_wrapped_lines(text: str) -> str:
+    """`text` with each newline that only wraps a paragraph replaced by a space, one character for
+    one, so offsets into the result are offsets into `text`.
+
+    The wrap width is the longest line of at most MAX_WRAP_WIDTH characters (a text with fewer than
+    FULL_LINES lines near that width is not wrapped). A line is joined to the next when both fit
+    that width and the next line's first word would not have fitted on it (so the wrap, not the
+    writer, ended it). A blank line, an indented line, a bullet or numbered
+    line, a heading or a short line ends a paragraph; each bullet or numbered item starts a line of
+    its own (its wrapped continuation, indented or not, is joined to it).
+    """
+    if "\n" not in text:
+        return text
+    lines = [line.rstrip() for line in text.split("\n")]
+    joined = [False] * len(lines)  # joined[k]: the newline after lines[k] becomes a space
+    width = max((len(line) for line in lines if len(line) <= MAX_WRAP_WIDTH), default=0)
+    if sum(0.8 * width < len(line) <= width for line in lines) < FULL_LINES + (width < 40):
+        width = 0  # a few short lines typed one by one, not a wrapped text
+    first = 0
+    while first < len(lines):
+        last = first
+        while last + 1 < len(lines) and lines[last].strip() and lines[last + 1].strip():
+            last += 1
+        if last > first:
+            _join_run(lines, first, last, width, joined)
+        first = last + 1
+    pieces = text.split("\n")
+    return "".join(piece + (" " if joined[k] else "\n") for k, piece in enumerate(pieces))[:-1]
+
+
+def _join_run(lines: list[str], first: int, last: int, width: int, joined: list[bool]) -> None:
+    """Mark the wrapping newlines of one run of non-blank lines, lines[first..last]."""
+    run = lines[first : last + 1]
+    if len(run) >= ONE_WORD_LINES and all(len(line.split()) == 1 and not _NEW_ITEM.match(line) for line in run):
+        joined[first:last] = [True] * (last - first)
+        return
+    if width < MIN_WRAP_WIDTH:
+        return
+    in_item = in_timeline = False  # lines[k] is (or wraps) a bullet, numbered item or label; a timeline entry
+    for k in range(first, last):
+        line, after = lines[k], lines[k + 1]
+        continued = k > first and joined[k - 1]
+        in_item = bool(_NEW_ITEM.match(line)) or (in_item and continued)
+        in_timeline = bool(_TIMELINE_ENTRY.match(line)) or (in_timeline and continued)
+        if _NEW_ITEM.match(after) or (in_timeline and _TIMELINE_ENTRY.match(after)):
+            continue  # the next item
+        if (after[0].isspace() and not in_item) or len(after) > width:
+            continue  # an indented new paragraph; a typed paragraph
+        if not continued and not in_item and not in_timeline and _is_heading(line, after):
+            continue
+        joined[k] = len(line) + 1 + len(after.split(None, 1)[0]) > width
+
+
+def _is_heading(line: str, after: str) -> bool:
+    """Whether a paragraph's first line is a heading over the next, not the start of a wrapped sentence:
+    no closing punctuation, the next line starts with a capital, and either that capital starts a
+    sentence ("In 1922 ...") or the line has no verb ("Socialism in One Country")."""
+    if line.endswith((".", "!", "?", ":", ";", ",", "-", "–", "—")) or not after.lstrip()[:1].isupper():
+        return False
+    line_words, next_word = words(line), words(after.split(None, 1)[0])
+    if line_words[-1:] and line_words[-1] in _GOES_ON:  # "... the grey blur and" goes on
+        return False
+    if next_word[:1] and next_word[0] in STOP_WORDS:
+        return True
+    return not any(word in _FINITE_VERBS or word.endswith("n't") or (len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST)
+                   for word in line_words)
 
 
 def split_sentences(essay: str) -> list[Sentence]:

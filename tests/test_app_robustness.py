@@ -46,3 +46,13 @@ def test_a_rubric_whose_corpus_folder_is_missing_is_reported_on_the_page(monkeyp
     at = AppTest.from_file(MAIN, default_timeout=120).run()
     assert not at.exception
     assert "missing_folder" in " ".join(e.value for e in at.error)
+
+
+def test_a_rubric_nested_100000_deep_beside_a_good_one_costs_only_itself(monkeypatch, tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 100_000, encoding="utf-8")
+    monkeypatch.setattr(loading, "find_rubrics", lambda: [DEFAULT_RUBRIC, deep])
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    assert not at.exception
+    assert list(at.selectbox(key=loading.RUBRIC_KEY).options) == ["Why did Stalin become leader of the USSR?"]
+    assert "deep.yaml" in " ".join(w.value for w in at.sidebar.warning)

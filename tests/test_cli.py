@@ -127,3 +127,38 @@ def test_evaluate_prints_the_agreement_table_for_rubricate_and_both_baselines(mo
     assert "presence F1" in out and "kappa" in out and "mark r" in out
     for factor in FACTOR_IDS:
         assert f"| {factor} |" in out
+
+
+@pytest.mark.parametrize("hostile", ["deep", "bomb"])
+def test_a_hostile_rubric_prints_one_short_line_and_no_traceback(tmp_path, hostile):
+    rubric = tmp_path / f"{hostile}.yaml"
+    if hostile == "deep":
+        rubric.write_text("[" * 100_000, encoding="utf-8")
+    else:
+        lines = ['l0: &l0 "lol"'] + [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 11)]
+        rubric.write_text("\n".join(lines) + "\nscoring:\n  point_threshold: *l10\n", encoding="utf-8")
+    result = run_cli("score", "--rubric", str(rubric), str(ESSAYS / "testament_only.txt"))
+    assert result.returncode != 0
+    err = result.stderr.decode()
+    assert "Traceback" not in err and str(rubric) in err
+    assert len(err) < 500 and err.count("\n") == 1
+
+
+def test_json_carries_the_text_its_offsets_index_for_crlf_nfd_and_right_to_left_marks(tmp_path, capsys):
+    import unicodedata
+
+    typed = (ESSAYS / "testament_only.txt").read_text(encoding="utf-8")
+    submitted = unicodedata.normalize("NFD", "Café politics. " + typed).replace("\n", "\r\n").replace("Lenin", "\u200fLenin")
+    path = tmp_path / "crlf_nfd_rtl.txt"
+    path.write_bytes(submitted.encode("utf-8"))
+    assert main(["score", "--format", "json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    evidence = [e for f in report["factors"] for e in f["evidence"]]
+    assert evidence and report["text"] != submitted
+    for item in evidence:
+        assert report["text"][item["start"]:item["end"]] == item["text"]
+    out = tmp_path / "rows.jsonl"
+    assert main(["batch", "--quiet", "--out", str(out), str(path)]) == 0
+    row = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert row["text"] == report["text"]
+    assert all(row["text"][e["start"]:e["end"]] == e["text"] for f in row["factors"] for e in f["evidence"])

@@ -1,8 +1,13 @@
 """Large batches marked by a pool of worker processes give exactly the rows of marking them one by one."""
 import multiprocessing
 import random
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +16,8 @@ from models.batch import POOL_MIN_INPUTS, mark_inputs
 from models.bench import compose_essay, essay_paragraphs
 from models.engine import load_model
 from models.reader import EssayInput
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +117,52 @@ def test_pool_started_beside_other_threads_spawns_workers_and_gives_the_same_row
         server.join()
     assert [c.get_start_method() for c in contexts] == ["spawn"]
     assert pooled == list(mark_inputs(class_of_600, model, workers=1))
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    found = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat_file.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_batch_leaves_no_worker_or_resource_tracker_running(model, tmp_path, how):
+    paragraphs = essay_paragraphs([essay.text for essay in model.corpus.essays])
+    rng = random.Random(11)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i in range(3_000):
+        (folder / f"s{i:04}.txt").write_text(compose_essay(rng, paragraphs, rng.randint(200, 600)), encoding="utf-8")
+    cli = subprocess.Popen([sys.executable, "-m", "app.cli", "batch", "--quiet", "--workers", "2", "--out",
+                            str(tmp_path / "rows.jsonl"), str(folder)], cwd=REPO, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(children := _children(cli.pid)) < 3 and cli.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # two workers and the resource tracker
+        assert len(children) >= 3, "the batch never started its worker pool"
+        cli.send_signal(how)
+        cli.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while (left := {pid for pid in children if _alive(pid)}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert left == set(), f"still running after the batch was killed: {left}"
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()

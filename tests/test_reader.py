@@ -591,3 +591,89 @@ def test_any_text_saved_as_utf8_reads_back_cleaned_or_reports_why(text):
     if essay.ok:
         assert "\r" not in essay.text and essay.text == essay.text.strip()
         assert len(essay.text.encode("utf-8", "surrogatepass")) <= DEFAULT_MAX_ESSAY_BYTES
+
+
+# ---------------------------------------------------------------- every input gets a row, once
+
+
+def test_zip_members_named_with_dot_parts_are_read_not_skipped():
+    essays = read_essay_bytes("class.zip", make_zip({"a/./b.txt": ESSAY.encode(), "..txt": ESSAY.encode()}))
+    assert sorted(e.source for e in essays) == ["class.zip/..txt", "class.zip/a/./b.txt"]
+    assert all(e.ok for e in essays)
+
+
+def test_two_zip_members_of_the_same_name_get_two_rows_with_different_sources():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("ali.txt", ESSAY)
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("ali.txt", ESSAY.replace("Stalin", "He"))
+    essays = read_essay_bytes("class.zip", out.getvalue())
+    assert [e.source for e in essays] == ["class.zip/ali.txt", "class.zip/ali.txt (2)"]
+    assert all(e.ok for e in essays) and essays[0].text != essays[1].text
+
+
+def test_a_file_given_twice_is_two_rows_with_different_sources(tmp_path):
+    path = tmp_path / "ali.txt"
+    path.write_text(ESSAY)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    essays = list(read_inputs([path, empty, path, empty]))
+    assert [e.source for e in essays] == [str(path), str(empty), f"{path} (2)", f"{empty} (2)"]
+    assert essays[3].error.startswith(f"{empty} (2): is empty")
+
+
+def test_csv_over_the_row_limit_says_how_many_rows_were_not_read():
+    data = ("essay\n" + f'"{ESSAY}"\n' * 50_000).encode()
+    essays = read_essay_bytes("class.csv", data)
+    assert len(essays) == 2_001 and all(e.ok for e in essays[:2_000])
+    left_out = essays[-1]
+    assert left_out.source == "class.csv#row 2002"
+    assert "nor the 47,999 essay rows after it" in left_out.error and "50,000 in all" in left_out.error
+    assert "the first 2,000 were read" in left_out.error
+
+
+def test_nested_zips_over_the_file_limit_say_how_many_files_were_not_read():
+    inner = make_zip({f"{n}.txt": ESSAY.encode() for n in range(4)})
+    data = make_zip({"a.zip": inner, "b.txt": ESSAY.encode(), "c.txt": ESSAY.encode(), "d.txt": ESSAY.encode(), "e.txt": ESSAY.encode()})
+    essays = read_essay_bytes("class.zip", data, max_members=6)
+    assert [e.ok for e in essays] == [True] * 5 + [False]
+    assert essays[-1].source == "class.zip/c.txt"
+    assert "c.txt: not read, nor the 2 files after it in class.zip" in essays[-1].error
+
+
+
+def test_an_upload_over_its_unpacked_size_says_how_many_files_were_not_read():
+    inner = make_zip({f"s{i}.txt": b"Stalin was lucky. " * 1_100 for i in range(3)})
+    data = make_zip({"group.zip": inner, **{f"z{i}.txt": b"Trotsky was arrogant. " * 700 for i in range(5)}})
+    essays = read_essay_bytes("class.zip", data, max_total_bytes=100_000)  # the headers fit; the unpacked files don't
+    assert [e.ok for e in essays] == [True] * 5 + [False]
+    assert essays[-1].source == "class.zip/z2.txt"
+    assert "z2.txt: not read, nor the 2 files after it in class.zip" in essays[-1].error
+
+
+def test_a_folder_is_read_as_it_is_marked_not_all_first(tmp_path, monkeypatch):
+    import models.reader as reader
+
+    for n in range(50):
+        (tmp_path / f"s{n:02}.txt").write_text(ESSAY)
+    opened = []
+    real = reader._read_file
+    monkeypatch.setattr(reader, "_read_file", lambda path, limits: opened.append(path) or real(path, limits))
+    essays = read_inputs([tmp_path])
+    first = next(essays)
+    assert first.ok and first.source.endswith("s00.txt")
+    assert len(opened) == 1  # the other 49 files wait until the marker asks for them
+    assert len(list(essays)) == 49
+
+
+def test_cleaning_drops_every_unicode_control_and_format_character_and_keeps_the_rest():
+    import unicodedata
+
+    from models.text import clean_control_characters
+
+    sample = "".join(chr(c) for c in range(0x3000)) + "\U000e0001\U0010fffd😀"
+    kept = clean_control_characters(sample)
+    lines_unified = sample.replace("\r\n", "\n").replace("\r", "\n")
+    assert kept == "".join(ch for ch in lines_unified if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    assert "\u200f" not in kept and "\x07" not in kept and "é" in kept and "😀" in kept

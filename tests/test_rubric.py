@@ -117,3 +117,48 @@ def test_statements_only_that_is_not_true_or_false_names_the_field(tmp_path):
     broken.write_text(text.replace("factors:", "scoring:\n  statements_only: sometimes\nfactors:", 1), encoding="utf-8")
     message = refused(broken)
     assert "scoring.statements_only" in message and "true or false" in message
+
+
+def _with_scoring(tmp_path, scoring_yaml: str, prefix: str = "") -> Path:
+    """valid_minimal.yaml with a `scoring:` block (and anything before it, e.g. anchors)."""
+    text = (RUBRICS / "valid_minimal.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "hostile.yaml"
+    path.write_text(prefix + text.replace("factors:", f"scoring:\n{scoring_yaml}\nfactors:", 1), encoding="utf-8")
+    return path
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The alias bomb: each anchor is a list of nine aliases to the one before (9**levels strings)."""
+    lines = ['l0: &l0 "lol"']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_point_threshold_is_refused_in_one_short_line(tmp_path):
+    # the anchors sit under unknown top-level keys: the bomb is refused before any field is looked at
+    path = _with_scoring(tmp_path, "  point_threshold: *l9", billion_laughs(9))
+    message = refused(path)
+    assert "aliases" in message and "100,000" in message
+    assert len(message) < 400 and "\n" not in message
+
+
+def test_a_long_value_is_shortened_in_the_message(tmp_path):
+    path = _with_scoring(tmp_path, "  point_threshold: [" + ", ".join(["lol"] * 20_000) + "]")
+    message = refused(path)
+    assert "scoring.point_threshold" in message and "must be a number" in message
+    assert "characters)" in message and len(message) < 400
+
+
+def test_deep_nesting_is_refused_without_a_recursion_error(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 100_000, encoding="utf-8")
+    message = refused(path)
+    assert "nested more than 20 levels" in message and "line 1" in message
+
+
+def test_a_rubric_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "huge.yaml"
+    text = (RUBRICS / "valid_minimal.yaml").read_text(encoding="utf-8")
+    path.write_text(text + "#" + "x" * 2_000_000 + "\n", encoding="utf-8")
+    message = refused(path)
+    assert "2.0 MB" in message and "limit is 1 MB" in message

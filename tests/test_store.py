@@ -386,3 +386,86 @@ def test_killed_batch_keeps_every_essay_it_reported_committed(db):
         stored = {essay.id for essay in store.essays(store.session("kill test").id)}
     assert set(reported) <= stored
     assert len(reported) >= 20
+
+
+# Files the store cannot use: read-only, in a read-only folder, damaged
+
+def _refuse_write_access(monkeypatch, path: Path) -> None:
+    """As if `path` were not writable: tests run as root, whom chmod does not stop."""
+    real_access = os.access
+
+    def access(target, mode, *args, **kwargs):
+        if Path(target) == path and mode == os.W_OK:
+            return False
+        return real_access(target, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def _with_essays(db: Path, count: int = 200) -> None:
+    with open_store(db) as writer:
+        session_id = writer.create_session("Y13 mock", "stalin_leader", "abc")
+        for n in range(count):
+            add_ok_essay(writer, session_id, source=f"{n}.txt")
+
+
+def test_a_read_only_database_can_be_listed_but_a_write_says_read_only(db, monkeypatch):
+    _with_essays(db, 3)
+    _refuse_write_access(monkeypatch, db)
+    with open_store(db) as store:
+        assert store.read_only
+        assert [s.name for s in store.sessions()] == ["Y13 mock"]
+        assert len(store.essays(store.session("Y13 mock").id)) == 3
+        with pytest.raises(RubricateError, match=r"marks.sqlite3: the marking database is read-only.*chmod u\+w"):
+            store.create_session("Y13 resit", "stalin_leader", "abc")
+        with pytest.raises(RubricateError, match="read-only"):
+            add_ok_essay(store, store.session("Y13 mock").id)
+
+
+def test_batch_into_a_read_only_database_is_one_line_without_a_traceback(db, monkeypatch, tmp_path, capsys):
+    from app.cli import main
+
+    _with_essays(db, 1)
+    _refuse_write_access(monkeypatch, db)
+    essay = tmp_path / "ali.txt"
+    essay.write_text("Stalin used his post as General Secretary to appoint his supporters to the party.", encoding="utf-8")
+    assert main(["batch", "--quiet", "--db", str(db), "--session", "resit", "--out", str(tmp_path / "o.jsonl"), str(essay)]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and str(db) in err and err.count("\n") == 1
+
+
+def test_a_database_in_a_read_only_folder_says_the_folder_is_read_only(db, monkeypatch):
+    _with_essays(db, 1)
+    _refuse_write_access(monkeypatch, db.parent)
+    with pytest.raises(RubricateError) as caught:
+        open_store(db)
+    message = str(caught.value)
+    assert "its folder" in message and "is read-only (SQLite needs to write beside it" in message
+    assert "not a Rubricate marking database" not in message
+
+
+def test_a_damaged_database_is_refused_and_never_written(db):
+    _with_essays(db, 200)
+    size = db.stat().st_size
+    with db.open("r+b") as handle:  # a disk error: garbage over pages in the middle of the file
+        handle.seek(size // 2)
+        handle.write(b"\xa5" * 8192)
+    damaged = db.read_bytes()
+    with pytest.raises(RubricateError) as caught:
+        open_store(db)
+    message = str(caught.value)
+    assert "is damaged:" in message and ".recover" in message and "\n" not in message
+    assert db.read_bytes() == damaged
+
+
+def test_damage_found_after_opening_is_a_one_line_error(db):
+    from models.store import Store
+
+    _with_essays(db, 200)
+    size = db.stat().st_size
+    with db.open("r+b") as handle:  # damaged after the open-time check (another program, a failing disk)
+        handle.seek(size // 2)
+        handle.write(b"\xa5" * 8192)
+    with Store(sqlite3.connect(db, isolation_level=None), db) as store:  # the open check skipped
+        with pytest.raises(RubricateError, match="is damaged"):
+            store.essays(store.session("Y13 mock").id)

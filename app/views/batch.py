@@ -15,7 +15,7 @@ from app import batches, charts, loading, tables, widgets
 from models.errors import RubricateError
 from models.exports import export_columns, export_table, feedback_zip, import_review, report_file_name, table_bytes
 from models.marking import session_rows, unique_session_name
-from models.reader import read_essay_bytes
+from models.reader import read_essay_bytes, unique_sources
 from models.report import Report
 from models.review import TutorReview
 from models.sessions import MIN_REVIEWED_TO_RECALIBRATE, calibrated_model, calibration_in_words, recalibrate, tutor_agreement
@@ -49,7 +49,7 @@ uploads = st.file_uploader(
 name = st.text_input("Session name", value=f"Batch {datetime.now():%Y-%m-%d %H:%M}", key="session_name",
                      help="The batch is saved under this name, so you can reopen it and your corrections later.")
 if st.button("Mark essays", type="primary", icon=":material/task_alt:", disabled=not uploads):
-    inputs = [item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())]
+    inputs = list(unique_sources(item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())))
     bar = st.progress(0.0, text=f"Marking {widgets.plural(len(inputs), 'essay')}…")
     done = [0]  # a list, so the callback can add to it
 
