@@ -35,6 +35,7 @@ LATENCY_REPEATS = 50
 
 # Targets, printed beside the figures.
 TARGET_FLOOR_RATIO = 4.0
+TARGET_END_TO_END_RATIO = 3.0
 TARGET_P95_MS = 30.0
 TARGET_COLD_START_S = 1.0
 MEMORY_SLACK_MB = 20.0  # peak RSS for N may exceed the peak for N/5 by this much (allocator noise)
@@ -183,6 +184,55 @@ def measure_floor(n: int, seed: int, paragraphs: Sequence[str]) -> tuple[float, 
     start = time.perf_counter()
     CountVectorizer().fit_transform(generate_essays(n, seed, paragraphs))
     return time.perf_counter() - start, generate
+
+
+@dataclass(frozen=True)
+class EndToEndResult:
+    """`python -m app.cli batch` over a folder of essay files, beside the floor on the same files."""
+
+    essays: int
+    cli_seconds: float  # the whole command, as a tutor runs it: start-up, reading, marking, writing rows
+    floor_seconds: float  # reading every file, then CountVectorizer().fit_transform on the texts
+    rows: int  # rows the command wrote (one per file)
+
+    @property
+    def ratio(self) -> float:
+        return self.cli_seconds / self.floor_seconds
+
+
+def run_end_to_end(n_essays: int = 3000, seed: int = 0, out: TextIO | None = sys.stdout,
+                   rubric_path: str | None = None) -> EndToEndResult:
+    """Write `n_essays` essay files to a folder, time the batch CLI over it and the floor on the same files."""
+    import tempfile
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    with tempfile.TemporaryDirectory(prefix="rubricate-bench-") as scratch:
+        folder = Path(scratch) / "essays"
+        folder.mkdir()
+        for i, text in enumerate(generate_essays(n_essays, seed)):
+            (folder / f"essay{i:06}.txt").write_text(text, encoding="utf-8")
+        start = time.perf_counter()
+        CountVectorizer().fit_transform(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.txt")))
+        floor = time.perf_counter() - start
+        rows_path = Path(scratch) / "rows.jsonl"
+        command = [sys.executable, "-m", "app.cli", "batch", "--quiet", "--out", str(rows_path), str(folder)]
+        if rubric_path:
+            command[4:4] = ["--rubric", str(rubric_path)]
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"benchmark step failed:\n{done.stderr}")
+        with rows_path.open(encoding="utf-8") as rows:
+            count = sum(1 for _ in rows)
+    result = EndToEndResult(n_essays, seconds, floor, count)
+    if out is not None:
+        ok = "met" if result.ratio <= TARGET_END_TO_END_RATIO else "MISSED"
+        out.write(f"end to end: `batch` over a folder of {n_essays} essay files: {seconds:.1f} s ({count} rows)\n"
+                  f"floor: reading the files + CountVectorizer().fit_transform: {floor:.1f} s\n"
+                  f"end to end / floor: {result.ratio:.1f}x (target <= {TARGET_END_TO_END_RATIO:.0f}x: {ok})\n")
+    return result
 
 
 def _run_python(code: str):

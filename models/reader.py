@@ -34,7 +34,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
 from models.errors import RubricateError
-from models.text import clean_control_characters, rejoin_wrapped_lines, words
+from models.text import clean_control_characters, count_words, rejoin_wrapped_lines
 
 DEFAULT_MAX_ESSAY_BYTES = 200_000  # one essay's text, in UTF-8
 DEFAULT_MAX_UPLOAD_BYTES = 50_000_000  # one upload (zip, csv, docx, pdf), unpacked
@@ -245,7 +245,7 @@ def _read_upload(source: str, data: bytes, limits: Limits, budget: _Budget | Non
         if len(data) > limits.for_file(kind):
             raise RubricateError(_too_big(source, len(data), limits, kind))
         if kind == "text":
-            return [_essay(decode_text(data, source), source, student, limits)]
+            return [_essay(_decode(data, source), source, student, limits)]  # _essay tidies it, once
         if kind == "docx":
             return [_essay(_docx_text(source, data, limits), source, student, limits)]
         if kind == "pdf":
@@ -278,7 +278,7 @@ def _essay(text: str, source: str, student: str, limits: Limits) -> EssayInput:
     text = _tidy(text).strip()
     if not text:
         return failed("contains only whitespace; there is no essay to mark")
-    count = len(words(text))
+    count = count_words(text, limits.min_words)
     if count < limits.min_words:
         plural = "word" if count == 1 else "words"
         return failed(f"too short to mark: {count} {plural}; an essay needs at least {limits.min_words}")

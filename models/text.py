@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
@@ -289,6 +290,11 @@ def _unify_apostrophes(text: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased words (letters, apostrophes inside words) and years; apostrophe look-alikes unified."""
     return WORD_PATTERN.findall(_unify_apostrophes(text).lower())
+
+
+def count_words(text: str, at_most: int) -> int:
+    """`len(words(text))`, counting no further than `at_most` (enough to tell an essay is not too short)."""
+    return sum(1 for _ in islice(WORD_PATTERN.finditer(_unify_apostrophes(text)), at_most))
 
 
 def word_spans(text: str) -> Words:

@@ -57,3 +57,13 @@ def test_benchmark_reports_every_figure_on_a_small_run():
     for label in ("cold start", "300-word", "1500-word", "essays/s", "CountVectorizer", "batch time / floor time",
                   "peak RSS", "memory growth"):
         assert label in table
+
+
+def test_end_to_end_marks_a_folder_through_the_cli_and_reports_it_beside_the_floor():
+    from models.bench import run_end_to_end
+
+    out = io.StringIO()
+    result = run_end_to_end(60, seed=3, out=out)
+    assert result.rows == result.essays == 60  # one row per file written
+    assert result.cli_seconds > 0 and result.floor_seconds > 0
+    assert f"end to end / floor: {result.ratio:.1f}x" in out.getvalue()
