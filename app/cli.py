@@ -78,6 +78,9 @@ def command_batch(args) -> int:
     """Streams: each row is written (and stored) as it is marked, so memory stays flat for any class size."""
     from tqdm import tqdm
 
+    # tqdm's monitor thread would make the pool spawn its workers (each importing everything again) instead of forking.
+    tqdm.monitor_interval = 0
+
     from models.exports import batch_row_writer
     from models.marking import mark_paired
     from models.reader import read_inputs

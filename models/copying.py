@@ -125,6 +125,10 @@ class ReferenceIndex:
     ):
         """`references`: id -> text; `labels`: id -> display name, e.g. "ref1 (001_e5895ce79723c7b0.txt)"."""
         _check_run_length(min_run_words)
+        if len(references) > MAX_REFERENCES:
+            raise RubricateError(f"The copy check holds at most {MAX_REFERENCES} reference texts (the reference essays and the rubric's "
+                                 f"statements and guidance, 15 for five factors); this corpus and rubric make {len(references)}. "
+                                 "Keep fewer reference essays in the corpus.")
         self.min_run_words = min_run_words
         self.labels = dict(labels or {})
         self.reference_ids_ = tuple(sorted(references))
@@ -150,11 +154,16 @@ class ReferenceIndex:
         that shares most of it. Flagged when `share >= flag_share`. `essay_words`: the
         essay's `word_spans`, when the caller has them already.
         """
+        return self.check_groups(essay, {"all": set(self.reference_ids_)}, flag_share, essay_words)["all"]
+
+    def check_groups(self, essay: str, groups: dict[str, set[str]], flag_share: float = DEFAULT_FLAG_SHARE,
+                     essay_words: Words | None = None) -> dict[str, CopyCheck]:
+        """`check` against each group of references separately (group name -> reference ids), in one pass over the essay."""
         n = self.min_run_words
         found, normalised = _normalised_words(essay_words or essay)
         total = len(normalised)
         if total < n:
-            return CopyCheck()
+            return {name: CopyCheck() for name in groups}
         # Words the references never use get ids of their own (negative), so no window with one matches.
         ids = np.array(list(map(self.vocabulary_.get, normalised, repeat(-1))), dtype=np.int64)
         unknown = np.flatnonzero(ids < 0)
@@ -164,10 +173,15 @@ class ReferenceIndex:
         present = (self.keys_[where] == keys) if len(self.keys_) else np.zeros(len(keys), dtype=bool)
         owners = np.where(present, self.owners_[where] if len(self.keys_) else 0, 0)
         by_reference: dict[str, np.ndarray] = {}
-        for bit, ref_id in enumerate(self.reference_ids_):
-            hits = (owners >> bit) & 1 == 1
-            if hits.any():
-                by_reference[ref_id] = _cover(hits, n, total)
+        if present.any():
+            for bit, ref_id in enumerate(self.reference_ids_):
+                hits = (owners >> bit) & 1 == 1
+                if hits.any():
+                    by_reference[ref_id] = _cover(hits, n, total)
+        return {name: self._summary({r: c for r, c in by_reference.items() if r in members}, found, total, flag_share)
+                for name, members in groups.items()}
+
+    def _summary(self, by_reference: dict[str, np.ndarray], found, total: int, flag_share: float) -> CopyCheck:
         if not by_reference:
             return CopyCheck()
         covered = np.logical_or.reduce(list(by_reference.values()))
@@ -186,6 +200,8 @@ class ReferenceIndex:
             passages=tuple(passages),
         )
 
+
+MAX_REFERENCES = 63  # each window's owners are the bits of one int64
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: windows of distinct ids mix well
 

@@ -196,16 +196,15 @@ class CoverageModel:
         # Built once: every essay missing a factor gets the same guidance and excerpts.
         self.suggestions_ = [Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
                              for f, factor in enumerate(rubric.factors)]
-        self.copy_index_ = ReferenceIndex(
-            {essay.id: essay.text for essay in corpus.essays},
-            labels={essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays},
-            min_run_words=rubric.copy.min_run_words,
-        )
-        # The rubric's own statements and the tool's guidance, pasted back, are not the student's explanation.
-        wording = {f"{factor.id} {kind}": "\n".join(texts) for factor in rubric.factors
+        # One index for the reference essays and, apart, the rubric's own statements and the tool's guidance: pasted
+        # back, those are not the student's explanation either. One pass over an essay checks both.
+        references = {essay.id: essay.text for essay in corpus.essays}
+        labels = {essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays}
+        wording = {f"rubric {factor.id} {kind}": "\n".join(texts) for factor in rubric.factors
                    for kind, texts in (("cues", factor.cues), ("description", [factor.description]), ("guidance", [factor.guidance]))}
-        self.wording_index_ = ReferenceIndex(wording, labels={key: RUBRIC_WORDING for key in wording},
-                                             min_run_words=rubric.copy.min_run_words)
+        self.copy_groups_ = {"references": set(references), "wording": set(wording)}
+        self.copy_index_ = ReferenceIndex({**references, **wording}, labels={**labels, **{key: RUBRIC_WORDING for key in wording}},
+                                          min_run_words=rubric.copy.min_run_words)
         return self
 
     def with_judge(self, judge: Judge | None) -> "CoverageModel":
@@ -315,9 +314,10 @@ class CoverageModel:
             rows = slice(row, row + len(sentences))
             row += len(sentences)
             spans = [(s.start, s.end) for s in sentences]
-            copy_check = self.copy_index_.check(essay, self.rubric.copy.flag_share, essay_words) if sentences else CopyCheck()
+            checks = self.copy_index_.check_groups(essay, self.copy_groups_, self.rubric.copy.flag_share, essay_words) \
+                if sentences else {"references": CopyCheck(), "wording": CopyCheck()}
+            copy_check, wording_check = checks["references"], checks["wording"]
             copied = np.array(copied_sentence_mask(spans, copy_check), dtype=bool)
-            wording_check = self.wording_index_.check(essay, self.rubric.copy.flag_share, essay_words) if sentences else CopyCheck()
             # Cues are written the way students put the point, so a student's own sentence may share a run with one;
             # a sentence is the rubric's rather than the student's only when nearly all of it is.
             borrowed = np.array(copied_sentence_mask(spans, wording_check, min_overlap=BORROWED_SHARE), dtype=bool)

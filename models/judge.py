@@ -111,6 +111,7 @@ class Judge:
 
     def __post_init__(self):
         self._index = {t: i for i, t in enumerate(self.vocabulary)}
+        self._word_weights = None  # set on first use, once training has filled in the weights
 
     # ---------------------------------------------------------------- applying
     def sentence_matrix(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
@@ -122,7 +123,9 @@ class Judge:
     def sentence_probabilities(self, words_matrix: sparse.csr_matrix, dense: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(point, detail): sentence x factor probabilities; `dense[f]` is `dense_features(...)` for factor f."""
         n_vocabulary = len(self.vocabulary)
-        word_part = words_matrix @ self.sentence_weights[:, :, :n_vocabulary].reshape(-1, n_vocabulary).T  # (S, 2F)
+        if self._word_weights is None:  # laid out once for the product below (the slice would be copied on every call)
+            self._word_weights = np.ascontiguousarray(self.sentence_weights[:, :, :n_vocabulary].reshape(-1, n_vocabulary).T)
+        word_part = words_matrix @ self._word_weights  # (S, 2F)
         n_factors = self.sentence_weights.shape[1]
         word_part = np.asarray(word_part).reshape(-1, 2, n_factors)
         out = np.zeros_like(word_part)
