@@ -243,7 +243,7 @@ def description_baseline(model: CoverageModel, data: list[LabelledEssay],
     if calibration is not None:
         t = best_threshold(calibration, cosine_similarity(vectorizer.transform([e.text for e in calibration]), descriptions))
         predicted = [levels_at(t, row) for row in similarity]
-        name = "Baseline (b): essay-description cosine (threshold from the calibration essays)"
+        name = "Baseline (b): essay-description cosine (threshold tuned on other labelled essays)"
     else:
         predicted = []
         for i in range(len(data)):
