@@ -561,23 +561,18 @@ def _shorten(text: str) -> str:
     return text if len(parts) <= MAX_EXCERPT_WORDS else " ".join(parts[:MAX_EXCERPT_WORDS]) + " …"
 
 
-_MODELS: dict[tuple[str, str, bool], CoverageModel] = {}
-
-
 def load_model(rubric_path: str | Path | None = None, judged: bool = True) -> CoverageModel:
-    """The fitted model for a rubric file, built once per process and reused.
+    """The fitted model for a rubric file (a fresh one each call: the caller that wants a cache keeps one,
+    as the app does with `st.cache_resource`; the engine holds no process-wide state).
 
     With a trained judge beside the rubric (`<rubric>.model.npz`, written by `python -m app.cli train`
     for this very rubric file) the learned judgement decides; otherwise, or with `judged=False` (to train one), the
     similarity rules do.
     """
     rubric = load_rubric(rubric_path) if rubric_path else load_rubric()
-    key = (str(rubric.path.resolve()), rubric.content_hash, judged)
-    if key not in _MODELS:
-        if not rubric.corpus_path.is_dir():
-            raise RubricateError(f"Rubric {rubric.path}: field 'corpus' points to {rubric.corpus_path}, which is not a folder.")
-        _MODELS[key] = CoverageModel(rubric, load_corpus(rubric.corpus_path), judge=trained_judge(rubric) if judged else None).fit()
-    return _MODELS[key]
+    if not rubric.corpus_path.is_dir():
+        raise RubricateError(f"Rubric {rubric.path}: field 'corpus' points to {rubric.corpus_path}, which is not a folder.")
+    return CoverageModel(rubric, load_corpus(rubric.corpus_path), judge=trained_judge(rubric) if judged else None).fit()
 
 
 def judge_path(rubric: Rubric) -> Path:

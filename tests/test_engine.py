@@ -206,9 +206,12 @@ def test_empty_batch_gives_no_reports(model):
 
 
 # ---------------------------------------------------------------- fitted once, vectorized per batch
-def test_model_is_fitted_once_per_rubric_file():
-    assert load_model(DEFAULT_RUBRIC) is load_model(DEFAULT_RUBRIC)
-    assert load_model() is load_model(str(DEFAULT_RUBRIC))
+def test_the_engine_keeps_no_model_cache_and_the_app_keeps_one_per_rubric_file():
+    from app import loading
+
+    assert load_model(DEFAULT_RUBRIC) is not load_model(DEFAULT_RUBRIC)  # no hidden process-wide state
+    loading.cached_model.clear()
+    assert loading.cached_model(str(DEFAULT_RUBRIC)) is loading.cached_model(str(DEFAULT_RUBRIC))
 
 
 def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
