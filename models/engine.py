@@ -394,7 +394,7 @@ class CoverageModel:
 
     def _report(self, essay: str, reading: "EssayReading", judgement: Judgement | None = None) -> Report:
         rubric, scoring = self.rubric, self.scoring
-        sentences, named, copy_check = reading.sentences, reading.named, reading.copy_check
+        sentences, copy_check = reading.sentences, reading.copy_check
         essay_words = reading.words.words
         word_count = len(essay_words)
         warnings: list[str] = []

@@ -191,7 +191,8 @@ def _is_heading(line: str, after: str) -> bool:
     line_words, next_word = words(line), words(after.split(None, 1)[0])
     if line_words[-1:] and line_words[-1] in _GOES_ON:  # "... the grey blur and" goes on
         return False
-    if next_word[:1] and next_word[0] in STOP_WORDS:
+    # "I" is capitalised mid-sentence too, so it says nothing about a new sentence starting.
+    if next_word[:1] and next_word[0] in STOP_WORDS and next_word[0] != "i" and not next_word[0].startswith("i'"):
         return True
     return not any(word in _FINITE_VERBS or word.endswith("n't") or (len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST)
                    for word in line_words)

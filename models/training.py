@@ -210,7 +210,7 @@ def training_record(model: CoverageModel, essays: list[LabelledEssay], folders: 
             "essays": len(essays), "annotated_sentences": sum(len(e.annotations) for e in essays), "data_hash": digest.hexdigest()}
 
 
-def cross_validated_judgements(model: CoverageModel, essays: list[LabelledEssay], folds: int = 5, seed_order: bool = True):
+def cross_validated_judgements(model: CoverageModel, essays: list[LabelledEssay], folds: int = 5):
     """Each essay judged by a judge trained without it (grouped k-fold by essay): (judgements, prepared)."""
     prepared = prepare(model, essays)
     judgements = [None] * len(essays)

@@ -6,7 +6,7 @@ import pytest
 from models.errors import RubricateError
 from models.evaluate import agreement, load_labelled_set
 
-from conftest import BLIND, DEVSET, HELDOUT
+from conftest import DEVSET, HELDOUT
 
 FACTOR_IDS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
 
