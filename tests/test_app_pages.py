@@ -43,6 +43,15 @@ def app() -> AppTest:
     return AppTest.from_file(MAIN, default_timeout=TIMEOUT)
 
 
+def feedback_page(text: str) -> AppTest:
+    """The student page after pasting `text` and asking for feedback (without an exception)."""
+    at = app().run()
+    at.text_area(key="essay_text").input(text)
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
 def page_after_marking(page: str, inputs, model) -> AppTest:
     """A page run with `inputs` already marked as the session's batch, as the batch page leaves it."""
     at = app()
@@ -88,10 +97,7 @@ def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
 
 def test_factors_below_developed_get_their_guidance(model):
     text = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
-    at = app().run()
-    at.text_area(key="essay_text").input(text)
-    at.button[0].click().run()
-    assert not at.exception
+    at = feedback_page(text)
     report = model.score(essay_from_text(text).text)
     shown = all_markdown(at)
     missing = [f for f in report.factors if f.level < 2]
@@ -103,10 +109,7 @@ def test_factors_below_developed_get_their_guidance(model):
 
 def test_pasted_markup_reaches_the_page_escaped():
     text = "Stalin was General Secretary <script>alert(1)</script> and appointed his supporters. <img src=x onerror=alert(1)> " * 3
-    at = app().run()
-    at.text_area(key="essay_text").input(text)
-    at.button[0].click().run()
-    assert not at.exception
+    at = feedback_page(text)
     (essay_html,) = [h.proto.body for h in at.get("html")]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in essay_html and "<script>" not in essay_html
     assert "&lt;img src=x onerror=alert(1)&gt;" in essay_html and "<img" not in essay_html
@@ -223,10 +226,7 @@ def test_coverage_page_reports_the_last_batch(model, two_essays_and_a_png):
 
 def test_reference_excerpts_are_labelled_by_the_reference_essays_title(model):
     text = "Stalin became General Secretary in 1922 and used the post to appoint his supporters to party jobs. " * 2
-    at = app().run()
-    at.text_area(key="essay_text").input(text)
-    at.button[0].click().run()
-    assert not at.exception
+    at = feedback_page(text)
     shown = all_markdown(at)
     assert "reference essay ref" not in shown
     assert any(f"*— {widgets.markdown_text(e.title)}*" in shown for e in model.corpus.essays)
