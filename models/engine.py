@@ -38,6 +38,10 @@ EXCERPTS_PER_SUGGESTION = 2
 MAX_EXCERPT_WORDS = 45
 EXEMPLAR_THRESHOLD = 0.25  # a reference sentence scoring this against the cues joins the factor's points
 SHORT_ESSAY_WORDS = 80
+# Words that point at a factor without saying anything about it ("another reason", "a key factor", "important").
+SIGNPOST_WORDS = ("factor", "factors", "reason", "reasons", "another", "also", "important", "importance", "role", "key", "term",
+                  "terms", "word", "words", "main", "major", "cause", "causes", "significant", "part", "big", "first", "second",
+                  "third", "finally", "lastly", "addition", "furthermore", "moreover", "one", "was", "were", "is", "a", "the")
 STRONG_POINT = 0.6  # one sentence scoring this makes an essay clearly about the question, however weak otherwise
 
 
@@ -86,6 +90,7 @@ class EssayReading:
     repeated: np.ndarray  # per sentence: repeats an earlier sentence of the same essay
     withheld: np.ndarray  # per sentence: earns no credit (repeated, borrowed, or copied where the rubric gives copies none)
     borrowed: np.ndarray  # per sentence: repeats the rubric's own statements or the tool's guidance word for word
+    substance: np.ndarray  # per sentence: how many of its words say something beyond naming factors and signposting
 
 
 class CoverageModel:
@@ -127,6 +132,8 @@ class CoverageModel:
         # Names, domain words and every factor's terms name things; on their own they make no point.
         name_stems = {self.stem_word(w) for name in rubric.names + rubric.common_words for w in words(name)}
         all_term_stems = {s for factor in rubric.factors for term in factor.terms for s in self.tokens(term, bigrams=False)}
+        # "Another factor was the General Secretary role." names a factor and signposts; none of its words is a point.
+        self.naming_stems_ = frozenset(name_stems | all_term_stems | {self.stem_word(w) for w in SIGNPOST_WORDS})
         base_weights = np.ones(len(vocabulary), dtype=np.float32)
         # Unigram point words: shared ones are counted, so one common word is not a point.
         point_words = np.zeros(len(vocabulary), dtype=np.float32)
@@ -324,6 +331,8 @@ class CoverageModel:
             if wording_check.flagged and not copy_check.flagged:
                 copy_check = wording_check
             repeated = _repeated(token_lists[rows])
+            substance = np.array([sum(1 for t in tokens if " " not in t and t not in self.naming_stems_) for tokens in token_lists[rows]],
+                                 dtype=np.float32)
             essay_scores = scores[rows]
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.
@@ -333,7 +342,7 @@ class CoverageModel:
                 essay_scores[withheld, :] = 0.0
             readings.append(EssayReading(sentences, essay_words, essay_scores, scores[rows], closest[rows], off_topic[rows],
                                          named[rows], copy_check, copied, similarity[rows], referred[rows], statement[rows],
-                                         token_lists[rows], repeated, withheld, borrowed))
+                                         token_lists[rows], repeated, withheld, borrowed, substance))
         return readings
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:

@@ -24,14 +24,15 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the off-question model reads the essay's words too
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
-                     "repeated", "previous_similarity", "next_similarity", "similarity_when_about")
+                     "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance")
 DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences")
-OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words")
+OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words",
+                         "words")
 # Explanation and judgement: the language examiners reward beyond naming factors (codebook: "The mark out of 20").
 WEIGHING_PHRASES = ("most important", "main reason", "key reason", "crucial", "decisive", "significant", "more important",
                     "less important", "above all", "ultimately", "in conclusion", "overall", "however", "although", "whereas",
@@ -104,9 +105,13 @@ class Judge:
     mark_mean: np.ndarray
     mark_scale: np.ndarray
     mark_bias: float
-    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=bool))  # (statement, list): kept where CV showed they help
+    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))  # (statement, list, substance): kept where CV showed they help
     develop_cut: float = 0.5  # a present point with development probability at or above this is developed
     off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
+    # What an essay on another question talks about: a linear model over the essay's words (the vocabulary above),
+    # whose score is the off-question model's "words" feature. Empty until trained on off-question essays.
+    off_question_word_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    off_question_word_bias: float = 0.0
     meta: dict = field(default_factory=dict)  # rubric hash, what it was trained on
 
     def __post_init__(self):
@@ -119,6 +124,27 @@ class Judge:
         counts = count_tokens(token_lists, self._index)
         counts.data = 1.0 + np.log(counts.data)
         return normalize(sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :])))
+
+    def essay_words(self, words_matrix: sparse.csr_matrix) -> np.ndarray:
+        """The essay's words as one unit vector, from its sentences' rows of `sentence_matrix`."""
+        total = np.asarray(words_matrix.sum(axis=0)).ravel()
+        length = np.linalg.norm(total)
+        return total / length if length > 0 else total
+
+    def off_question_word_score(self, essay_words: np.ndarray) -> float:
+        if self.off_question_word_weights.size == 0:
+            return 0.0
+        return float(essay_words @ self.off_question_word_weights + self.off_question_word_bias)
+
+    def _off_question_word_scores(self, words: sparse.csr_matrix, sentence_counts: list[int]) -> np.ndarray:
+        """`off_question_word_score` of each essay's `essay_words`, for a batch at once (per essay, scipy's overhead dominated)."""
+        if self.off_question_word_weights.size == 0:
+            return np.zeros(len(sentence_counts))
+        owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
+        per_essay = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0])) @ words
+        lengths = np.sqrt(np.asarray(per_essay.multiply(per_essay).sum(axis=1)).ravel())
+        dots = per_essay @ self.off_question_word_weights
+        return np.where(lengths > 0, dots / np.where(lengths > 0, lengths, 1.0), 0.0) + self.off_question_word_bias
 
     def sentence_probabilities(self, words_matrix: sparse.csr_matrix, dense: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(point, detail): sentence x factor probabilities; `dense[f]` is `dense_features(...)` for factor f."""
@@ -141,22 +167,27 @@ class Judge:
         tokens = [t for reading in readings for t in reading.tokens]
         if not tokens:
             return [self.judge_probabilities(r, np.zeros((0, n_factors)), np.zeros((0, n_factors))) for r in readings]
-        point, detail = self.sentence_probabilities(self.sentence_matrix(tokens), dense_features(readings))
+        words = self.sentence_matrix(tokens)
+        point, detail = self.sentence_probabilities(words, dense_features(readings))
+        word_scores = self._off_question_word_scores(words, [len(r.sentences) for r in readings])
         judgements, row = [], 0
-        for reading in readings:
+        for reading, word_score in zip(readings, word_scores):
             rows = slice(row, row + len(reading.sentences))
             row = rows.stop
-            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows]))
+            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score)))
         return judgements
 
-    def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray) -> Judgement:
+    def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None) -> Judgement:
+        """`word_score`: the off-question word model's score for this essay (computed from `reading` when not given)."""
+        if word_score is None:
+            word_score = self.off_question_word_score(self.essay_words(self.sentence_matrix(reading.tokens))) if reading.tokens else 0.0
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
         develop = _sigmoid(np.sum(develop_features_of(point, detail) * self.develop_weights, axis=1) + self.develop_bias)
         credited = point >= self.presence_threshold[np.newaxis, :]
         present = credited.any(axis=0).tolist()
         levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
-        off_question = float(_sigmoid(off_question_features(reading, point) @ self.off_question_weights + self.off_question_bias)) \
+        off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
             if np.any(self.off_question_weights) else 0.0
         marks = mark_features(reading, point, levels, develop, off_question)
         mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
@@ -177,12 +208,14 @@ class Judge:
         np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
                             off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
                             rule_gates=np.array(self.rule_gates, dtype=bool), off_question_cut=np.array(self.off_question_cut),
+                            off_question_word_bias=np.array(self.off_question_word_bias),
                             format_version=np.array(FORMAT_VERSION), **arrays)
         return path
 
 
 _ARRAY_FIELDS = ("idf", "dense_mean", "dense_scale", "sentence_weights", "sentence_bias", "presence_threshold", "develop_weights",
-                 "develop_bias", "off_question_weights", "mark_weights", "mark_mean", "mark_scale")
+                 "develop_bias", "off_question_weights", "mark_weights", "mark_mean", "mark_scale",
+                 "off_question_word_weights")
 
 
 def load_judge(path: str | Path) -> Judge:
@@ -195,7 +228,7 @@ def load_judge(path: str | Path) -> Judge:
             return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
                          off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
                          rule_gates=data["rule_gates"].astype(bool), off_question_cut=float(data["off_question_cut"]),
-                         **{name: data[name] for name in _ARRAY_FIELDS})
+                         off_question_word_bias=float(data["off_question_word_bias"]), **{name: data[name] for name in _ARRAY_FIELDS})
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise RubricateError(f"Trained model {path} could not be read ({error}); run `python -m app.cli train` to rebuild it.") from None
 
@@ -206,12 +239,15 @@ LIST_FACTORS = 3  # a sentence naming this many factors lists them
 
 def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sentences that earn nothing whatever the classifiers say: repeated or pasted ones always; with the gates on,
-    those that state nothing (headings, term lists) and those that list three or more factors."""
+    those that state nothing (headings, term lists), those that list three or more factors, and those whose words only
+    name factors and signpost ("Another factor was the General Secretary role.")."""
     withheld = reading.withheld.copy()
     if gates[0]:
         withheld |= ~reading.statement
     if gates[1]:
         withheld |= reading.named.sum(axis=1) >= LIST_FACTORS
+    if len(gates) > 2 and gates[2]:
+        withheld |= reading.substance == 0
     if not withheld.any():
         return point, detail
     point, detail = point.copy(), detail.copy()
@@ -239,6 +275,7 @@ def dense_features(readings: list) -> list[np.ndarray]:
     top, runner_up = ordered[:, -1:], ordered[:, -2:-1] if n_factors > 1 else np.zeros((n, 1))
     others = np.where(scores >= top, runner_up, top)  # the best score among the other factors
     log_words = np.log1p([len(t) for r in readings for t in r.tokens])
+    substance = np.log1p(stack("substance"))
     shared = [off_topic, statement.astype(np.float32), named.sum(axis=1), copied.astype(np.float32), log_words]
     previous_named = previous(named)
     about = np.maximum(np.maximum(named, referred), previous_named * 0.5)
@@ -250,7 +287,7 @@ def dense_features(readings: list) -> list[np.ndarray]:
         columns = [score, sim, nm, ref, *shared, prev_score, next_score, prev_named, other, position, repeated.astype(np.float32),
                    prev_sim, next_sim,
                    # Closeness counts most in a sentence about the factor: naming it, or referring back to it by pronoun.
-                   sim_about]
+                   sim_about, substance]
         features.append(np.column_stack(columns).astype(np.float32))
     return features
 
@@ -269,13 +306,13 @@ def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:
                             np.full(n_factors, np.log1p(n))])
 
 
-def off_question_features(reading, point: np.ndarray) -> np.ndarray:
+def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -> np.ndarray:
     if point.size == 0:
         return np.zeros(len(OFF_QUESTION_FEATURES))
     best = point.max(axis=0)
     nearest_point = reading.unmasked_scores.max(axis=1)
     return np.array([best.max(), best.sum(), float(reading.off_topic.mean()), float(np.mean(reading.off_topic > nearest_point)),
-                     float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words))])
+                     float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words)), word_score])
 
 
 def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float) -> np.ndarray:

@@ -173,7 +173,8 @@ def _join_run(lines: list[str], first: int, last: int, width: int, joined: list[
         continued = k > first and joined[k - 1]
         in_item = bool(_NEW_ITEM.match(line)) or (in_item and continued)
         in_timeline = bool(_TIMELINE_ENTRY.match(line)) or (in_timeline and continued)
-        if _NEW_ITEM.match(after) or (in_timeline and _TIMELINE_ENTRY.match(after)):
+        # A bracket left open ("his Testament (Dec" / "1922 - Jan 1923).") is closed on the next line: no new item there.
+        if (_NEW_ITEM.match(after) or (in_timeline and _TIMELINE_ENTRY.match(after))) and line.count("(") <= line.count(")"):
             continue  # the next item
         if (after[0].isspace() and not in_item) or len(after) > width:
             continue  # an indented new paragraph; a typed paragraph
@@ -187,6 +188,8 @@ def _is_heading(line: str, after: str) -> bool:
     no closing punctuation, the next line starts with a capital, and either that capital starts a
     sentence ("In 1922 ...") or the line has no verb ("Socialism in One Country")."""
     if line.endswith((".", "!", "?", ":", ";", ",", "-", "–", "—")) or not after.lstrip()[:1].isupper():
+        return False
+    if "," in line or ": " in line:  # "Order of importance: 1st luck, 2nd" runs on; a heading is one phrase
         return False
     line_words, next_word = words(line), words(after.split(None, 1)[0])
     if line_words[-1:] and line_words[-1] in _GOES_ON:  # "... the grey blur and" goes on

@@ -7,6 +7,7 @@ meet on essays the sentence classifiers never saw.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from models.judge import (DEVELOP_FEATURES, apply_rule_gates, MARK_FEATURES, OFF
 SENTENCE_C = 3.0  # inverse regularisation of the sentence classifiers (3 beat 0.3, 1 and 10 in 5-fold CV)
 ESSAY_C = 1.0
 MARK_ALPHA = 3.0
+OFF_QUESTION_WORDS_C = 3.0
 MIN_DOCUMENT_FREQUENCY = 2  # a word must appear in two training sentences to become a feature
 INNER_FOLDS = 5
 OFF_QUESTION_FOLDS = 5
@@ -141,8 +143,18 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
             judge.develop_bias[f] = 10.0 if target.all() else -10.0
 
     off_target = np.array([essays[i].kind in OFF_QUESTION_KINDS for i in indices])
-    off_features = np.array([off_question_features(reading, point[r]) for reading, r in zip(readings, per_essay)])
-    if off_target.sum() >= OFF_QUESTION_FOLDS and len(off_target) - off_target.sum() >= OFF_QUESTION_FOLDS:
+    word_scores = np.zeros(len(indices))
+    enough = off_target.sum() >= OFF_QUESTION_FOLDS and len(off_target) - off_target.sum() >= OFF_QUESTION_FOLDS
+    if enough:
+        # What the essay talks about, scored out of fold so the model above learns how far to trust it.
+        essay_words = np.array([judge.essay_words(judge.sentence_matrix([prepared.tokens[s] for s in r])) for r in per_essay])
+        words_model = LogisticRegression(C=OFF_QUESTION_WORDS_C, class_weight="balanced", max_iter=2000)
+        word_scores = cross_val_predict(words_model, essay_words, off_target, cv=StratifiedKFold(OFF_QUESTION_FOLDS),
+                                        method="decision_function")
+        words_model.fit(essay_words, off_target)
+        judge.off_question_word_weights, judge.off_question_word_bias = words_model.coef_[0], float(words_model.intercept_[0])
+    off_features = np.array([off_question_features(reading, point[r], w) for reading, r, w in zip(readings, per_essay, word_scores)])
+    if enough:
         # Telling a student their essay misses the question is a strong message: the cut is chosen out of fold for
         # precision first (F0.5), on probabilities not inflated by class weights.
         classifier = LogisticRegression(C=ESSAY_C, max_iter=1000)
@@ -153,7 +165,7 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
         judge.off_question_weights, judge.off_question_bias = classifier.coef_[0], float(classifier.intercept_[0])
 
     # The mark model sees the levels and probabilities the judge itself gives out of fold.
-    out_of_fold = [judge.judge_probabilities(reading, point[r], detail[r]) for reading, r in zip(readings, per_essay)]
+    out_of_fold = [judge.judge_probabilities(reading, point[r], detail[r], w) for reading, r, w in zip(readings, per_essay, word_scores)]
     marks_x = np.array([mark_features(reading, point[r], j.levels, j.develop, j.off_question)
                         for reading, r, j in zip(readings, per_essay, out_of_fold)])
     judge.mark_mean = marks_x.mean(axis=0)
@@ -164,7 +176,7 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
     return judge
 
 
-RULE_GATES = tuple(np.array(g, dtype=bool) for g in ((False, False), (True, False), (False, True), (True, True)))
+RULE_GATES = tuple(np.array(g, dtype=bool) for g in itertools.product((False, True), repeat=3))
 
 
 def _gated(readings, per_essay, point, detail, gates):

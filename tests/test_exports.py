@@ -40,7 +40,7 @@ def zip_marks(data: bytes) -> dict[str, int]:
 
 # ------------------------------------------------------------------ what was stored, never a fresh score
 def test_exports_equal_the_stored_marks_after_a_recalibration(store, model):
-    rows = mark(store, model, {"ann.txt": "d01.txt", "ben.txt": "d02.txt", "cat.txt": "d07.txt"})
+    rows = mark(store, model, {"ann.txt": "d01.txt", "ben.txt": "d05.txt", "cat.txt": "d07.txt"})
     stored = [row["mark_20"] for row in rows]
     # A recalibration that marks far more leniently: of the learned judge where there is one, else of the similarity thresholds.
     lenient = {"presence_shift": -0.3, "develop_cut": 0.05} if model.judge is not None else {"point_threshold": 0.05, "developed_threshold": 0.1}
