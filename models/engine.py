@@ -411,6 +411,11 @@ class CoverageModel:
         elif reading.copied.any() and not rubric.copy.credit_copied and copy_check.source != RUBRIC_WORDING:
             warnings.append(f"{int(reading.copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
 
+        mixed = reading.words.mixed_script
+        if mixed:  # "Stаlin" with a Cyrillic "а": a way to hide a copy, or a keyboard left in another layout
+            warnings.append(f"{mixed} word{'s mix' if mixed > 1 else ' mixes'} Latin letters with look-alike letters from another "
+                            "alphabet; they were read as Latin.")
+
         results = self._judged_factors(reading, judgement) if judgement is not None else self._ruled_factors(reading)
         total_weight = sum(f.weight for f in rubric.factors)
         overall = round(100.0 * sum(f.weight * r.level / 2 for f, r in zip(rubric.factors, results)) / total_weight, 1)
