@@ -197,14 +197,16 @@ class CoverageModel:
         self.suggestions_ = [Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
                              for f, factor in enumerate(rubric.factors)]
         # One index for the reference essays and, apart, the rubric's own statements and the tool's guidance: pasted
-        # back, those are not the student's explanation either. One pass over an essay checks both.
+        # back, those are not the student's explanation either. One pass over an essay checks both. A copy of a reference
+        # essay may hide behind a synonym now and then; the rubric's cues are written the way students put a point, so a
+        # sentence differing from one by a word may well be the student's own: only exact runs of them count.
         references = {essay.id: essay.text for essay in corpus.essays}
         labels = {essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays}
         wording = {f"rubric {factor.id} {kind}": "\n".join(texts) for factor in rubric.factors
                    for kind, texts in (("cues", factor.cues), ("description", [factor.description]), ("guidance", [factor.guidance]))}
         self.copy_groups_ = {"references": set(references), "wording": set(wording)}
         self.copy_index_ = ReferenceIndex({**references, **wording}, labels={**labels, **{key: RUBRIC_WORDING for key in wording}},
-                                          min_run_words=rubric.copy.min_run_words)
+                                          min_run_words=rubric.copy.min_run_words, substitutions_in=set(references))
         return self
 
     def with_judge(self, judge: Judge | None) -> "CoverageModel":
