@@ -204,14 +204,16 @@ class CoverageModel:
         self.suggestions_ = [Suggestion(factor.guidance, tuple(e for _, e in self.excerpts_[f][:EXCERPTS_PER_SUGGESTION]))
                              for f, factor in enumerate(rubric.factors)]
         # One index for the reference essays and, apart, the rubric's own statements and the tool's guidance: pasted
-        # back, those are not the student's explanation either. One pass over an essay checks both.
+        # back, those are not the student's explanation either. One pass over an essay checks both. A copy of a reference
+        # essay may hide behind a synonym now and then; the rubric's cues are written the way students put a point, so a
+        # sentence differing from one by a word may well be the student's own: only exact runs of them count.
         references = {essay.id: essay.text for essay in corpus.essays}
         labels = {essay.id: f"{essay.id} ({essay.source_file})" for essay in corpus.essays}
         wording = {f"rubric {factor.id} {kind}": "\n".join(texts) for factor in rubric.factors
                    for kind, texts in (("cues", factor.cues), ("description", [factor.description]), ("guidance", [factor.guidance]))}
         self.copy_groups_ = {"references": set(references), "wording": set(wording)}
         self.copy_index_ = ReferenceIndex({**references, **wording}, labels={**labels, **{key: RUBRIC_WORDING for key in wording}},
-                                          min_run_words=rubric.copy.min_run_words)
+                                          min_run_words=rubric.copy.min_run_words, substitutions_in=set(references))
         return self
 
     def with_judge(self, judge: Judge | None) -> "CoverageModel":
@@ -419,6 +421,11 @@ class CoverageModel:
             warnings.append(f"{share}% of this essay's words repeat a reference essay ({copy_check.source}) word for word; {credit}.")
         elif reading.copied.any() and not rubric.copy.credit_copied and copy_check.source != RUBRIC_WORDING:
             warnings.append(f"{int(reading.copied.sum())} sentence(s) repeat a reference essay word for word and earn no factor credit; put the point in your own words.")
+
+        mixed = reading.words.mixed_script
+        if mixed:  # "Stаlin" with a Cyrillic "а": a way to hide a copy, or a keyboard left in another layout
+            warnings.append(f"{mixed} word{'s mix' if mixed > 1 else ' mixes'} Latin letters with look-alike letters from another "
+                            "alphabet; they were read as Latin.")
 
         results = self._judged_factors(reading, judgement) if judgement is not None else self._ruled_factors(reading)
         total_weight = sum(f.weight for f in rubric.factors)

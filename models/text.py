@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
+from pathlib import Path
 
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
@@ -274,14 +275,37 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
 
 APOSTROPHE_LOOK_ALIKES = ("‘", "’", "ʼ", "′", "`", "´")
 
+# Letters of other alphabets and fonts that look like ASCII ones (Cyrillic "а", Greek "ο", fullwidth "Ｓ"), from
+# Unicode TR39's confusables; see the data file's header. Each is read as its ASCII letter, one char for one.
+LOOK_ALIKES_PATH = Path(__file__).resolve().parent.parent / "data" / "look_alikes" / "look_alikes.tsv"
+
+
+def _load_look_alikes(path: Path) -> tuple[dict[int, int], frozenset[str]]:
+    """The str.translate table of `path`, and its letters from alphabets other than Latin (Cyrillic, Greek, …)."""
+    table: dict[int, int] = {}
+    foreign: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            code, ascii_char, alphabet, _ = line.split("\t", 3)
+            table[int(code, 16)] = ord(ascii_char)
+            if alphabet != "Latin":
+                foreign.add(chr(int(code, 16)))
+    return table, frozenset(foreign)
+
+
+_LOOK_ALIKES, _FOREIGN_LOOK_ALIKES = _load_look_alikes(LOOK_ALIKES_PATH)
+_LOOK_ALIKE_LETTERS = frozenset(map(chr, _LOOK_ALIKES))
+
 
 @dataclass(frozen=True)
 class Words:
-    """The words of one text, lower-cased with apostrophes unified, and where each lies in it."""
+    """The words of one text, lower-cased with apostrophes unified and look-alike letters read as
+    ASCII, and where each lies in it."""
 
     words: list[str]
     starts: list[int]
     ends: list[int]
+    mixed_script: int = 0  # words mixing Latin letters with look-alike letters of another alphabet ("Stаlin")
 
 
 def _unify_apostrophes(text: str) -> str:
@@ -292,8 +316,10 @@ def _unify_apostrophes(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words (letters, apostrophes inside words) and years; apostrophe look-alikes unified."""
-    return WORD_PATTERN.findall(_unify_apostrophes(text).lower())
+    """Lower-cased words (letters, apostrophes inside words) and years; apostrophe and letter look-alikes unified."""
+    if text.isascii():
+        return WORD_PATTERN.findall(_unify_apostrophes(text).lower())
+    return word_spans(text).words
 
 
 def count_words(text: str, at_most: int) -> int:
@@ -311,7 +337,32 @@ def word_spans(text: str) -> Words:
     else:  # a rare letter whose lower case is longer: fold word by word so offsets hold
         matches = list(WORD_PATTERN.finditer(unified))
         found = [m.group().lower() for m in matches]
-    return Words(found, [m.start() for m in matches], [m.end() for m in matches])
+    starts, ends = [m.start() for m in matches], [m.end() for m in matches]
+    if "".join(found).isascii():  # one cheap test spares ordinary essays (curly quotes and dashes are not words)
+        return Words(found, starts, ends)
+    return Words(found, starts, ends, _read_look_alikes(unified, found, starts, ends))
+
+
+def _read_look_alikes(text: str, found: list[str], starts: list[int], ends: list[int]) -> int:
+    """Read look-alike letters as ASCII in `found` (in place): "Stаlin" with a Cyrillic "а" is "stalin".
+
+    Only in a word whose every letter from another alphabet has a look-alike; a word with others ("Сталин")
+    is another language and stays as written. Look-alikes replace letters one for one (a letter for a letter,
+    a digit for a digit), so words keep their spans. Returns how many words mix Latin letters with
+    look-alikes from another alphabet.
+    """
+    mixed = 0
+    for i, word in enumerate(found):
+        written = text[starts[i] : ends[i]]
+        if word.isascii() or _LOOK_ALIKE_LETTERS.isdisjoint(written):
+            continue
+        read = written.translate(_LOOK_ALIKES).lower()
+        if not all(ch.isascii() or not ch.isalpha() or unicodedata.name(ch, "").startswith("LATIN") for ch in read):
+            continue  # a letter of another alphabet with no look-alike: a foreign word
+        found[i] = read
+        if not _FOREIGN_LOOK_ALIKES.isdisjoint(written) and any(ch.isascii() and ch.isalpha() for ch in written):
+            mixed += 1
+    return mixed
 
 
 # Irregular verb forms to their base, since the stemmer cannot ("ran" ~ "run", "chose" ~ "choose").
