@@ -37,6 +37,7 @@ WAIT_S = 180.0  # how long one student may wait before counting as failed: a bou
 ALONE_RUNS = 3  # one student alone, this many times (one after another): the median is the single-session figure
 DRAFT_PARAM = "draft"  # the Student page keeps the private draft key in the address (app/views/student.py)
 KEEP_DRAFTS = "Keep my drafts, so the next one shows what changed"
+UNKNOWN = "unknown"  # the server's part of a session that failed, or whose messages could not be read
 
 
 # ---------------------------------------------------------------- the app on a free port
@@ -137,6 +138,7 @@ class StudentRun:
     seconds: float | None  # None: the feedback never came
     shown: dict[str, str]
     draft_key: str  # from the page's address
+    server_seconds: float | None = None  # button press to the server's "script finished" message: the rest is the browser
     stored: bool = False  # set by check_drafts: the store holds exactly this essay under the key, with the engine's mark
     error: str = ""
 
@@ -172,9 +174,11 @@ _METRICS = """() => Object.fromEntries([...document.querySelectorAll('[data-test
 async def one_student(browser, url: str, student: Student, start: asyncio.Barrier) -> StudentRun:
     """Open the page, paste, tick "Keep my drafts", wait for everyone at `start`, press the button, wait for feedback."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    finished: list[float] = []  # when each of the server's "script finished" messages reached this page
     try:
         page = await context.new_page()
         page.set_default_timeout(WAIT_S * 1000)
+        page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: _note_finish(frame, finished)))
         await _ready_to_press(page, url, student)
     except Exception as problem:  # noqa: BLE001 - a student who could not even start is a failed session, not a crash
         await start.wait()
@@ -185,14 +189,23 @@ async def one_student(browser, url: str, student: Student, start: asyncio.Barrie
         began = time.perf_counter()
         await page.get_by_role("button", name="Get feedback").click()
         await page.wait_for_function(_FEEDBACK_SHOWN, polling=50, timeout=WAIT_S * 1000)
-        seconds = time.perf_counter() - began
+        done = time.perf_counter()
         shown = await page.evaluate(_METRICS)
         key = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query).get(DRAFT_PARAM, [""])[0]
-        return StudentRun(student, seconds, shown, key)
+        answered = [t for t in finished if began < t <= done]
+        return StudentRun(student, done - began, shown, key, server_seconds=answered[-1] - began if answered else None)
     except Exception as problem:  # noqa: BLE001 - reported beside the others
         return StudentRun(student, None, {}, "", error=f"no feedback: {_first_line(problem)}")
     finally:
         await context.close()
+
+
+def _note_finish(frame: bytes | str, finished: list[float]) -> None:
+    """Keep the arrival time of a ForwardMsg that ends a script run (the server has sent the whole answer)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if isinstance(frame, bytes) and ForwardMsg.FromString(frame).WhichOneof("type") == "script_finished":
+        finished.append(time.perf_counter())
 
 
 async def _ready_to_press(page, url: str, student: Student) -> None:
@@ -255,8 +268,7 @@ class ConcurrentResult:
 
     @property
     def slowest_seconds(self) -> float | None:
-        times = [r.seconds for r in self.together]
-        return None if None in times else max(times)
+        return _slowest([r.seconds for r in self.together])
 
     @property
     def median_seconds(self) -> float | None:
@@ -265,6 +277,10 @@ class ConcurrentResult:
 
 def _median(times: Sequence[float | None]) -> float | None:
     return None if None in times or not times else statistics.median(times)
+
+
+def _slowest(times: Sequence[float | None]) -> float | None:
+    return None if None in times or not times else max(times)
 
 
 def run_concurrent_sessions(n: int = 20, out: TextIO | None = sys.stdout, alone_runs: int = ALONE_RUNS) -> ConcurrentResult:
@@ -315,15 +331,19 @@ def format_report(result: ConcurrentResult) -> str:
     n = len(result.together)
     lines = [f"Rubricate: {n} student{'s' if n != 1 else ''} at once on the Student feedback page "
              f"(Debian chromium, one context each); {machine_description()}", "",
-             "response: from pressing \"Get feedback\" to the feedback and the kept draft's key on the page", ""]
-    rows = [("warm-up: the first feedback on a fresh server", _seconds(result.first.seconds)),
-            (f"one student alone (median of {len(result.alone)})", _seconds(result.alone_seconds)),
-            (f"{n} at once: slowest", _seconds(result.slowest_seconds)),
-            (f"{n} at once: median", _seconds(result.median_seconds))]
+             "response: from pressing \"Get feedback\" to the feedback and the kept draft's key on the page;",
+             "the server's part: to its \"script finished\" message reaching the page (the rest is the browser drawing)", ""]
+    server = [r.server_seconds for r in result.together]
+    rows = [("", "response", "the server's part"),
+            ("warm-up: the first feedback on a fresh server", _seconds(result.first.seconds), _seconds(result.first.server_seconds, UNKNOWN)),
+            (f"one student alone (median of {len(result.alone)})", _seconds(result.alone_seconds),
+             _seconds(_median([r.server_seconds for r in result.alone]), UNKNOWN)),
+            (f"{n} at once: slowest", _seconds(result.slowest_seconds), _seconds(_slowest(server), UNKNOWN)),
+            (f"{n} at once: median", _seconds(result.median_seconds), _seconds(_median(server), UNKNOWN))]
     if result.alone_seconds and result.slowest_seconds:
-        rows.append((f"slowest of {n} / one alone", f"{result.slowest_seconds / result.alone_seconds:.1f}x"))
-    width = max(len(name) for name, _ in rows)
-    lines += [f"{name:<{width}}  {figure}" for name, figure in rows]
+        rows.append((f"slowest of {n} / one alone", f"{result.slowest_seconds / result.alone_seconds:.1f}x", ""))
+    width = max(len(name) for name, *_ in rows)
+    lines += [f"{name:<{width}}  {response:<9} {part}".rstrip() for name, response, part in rows]
     saw = sum(r.saw_own_feedback for r in result.runs)
     kept = sum(r.stored for r in result.runs)
     total = len(result.runs)
@@ -335,5 +355,5 @@ def format_report(result: ConcurrentResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seconds(value: float | None) -> str:
-    return "failed" if value is None else f"{value:.2f} s"
+def _seconds(value: float | None, missing: str = "failed") -> str:
+    return missing if value is None else f"{value:.2f} s"
