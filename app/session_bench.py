@@ -47,9 +47,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    pid: int  # the streamlit server's process: every session's script runs in it, one thread each
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server has used so far (user + system), from /proc; None where there is no /proc."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15 of stat
+
+
 @contextmanager
-def running_app(db_path: Path | None = None, wait_s: float = 60.0, log: Path | None = None) -> Iterator[str]:
-    """`streamlit run app/main.py` on a free local port until the block ends; yields its URL.
+def running_app(db_path: Path | None = None, wait_s: float = 60.0, log: Path | None = None) -> Iterator[RunningApp]:
+    """`streamlit run app/main.py` on a free local port until the block ends; yields its URL and process.
 
     `db_path` becomes the app's $RUBRICATE_DB (None: the caller's environment decides);
     the server's output goes to `log` (None: discarded), so a chatty server never blocks on a full pipe.
@@ -65,7 +79,7 @@ def running_app(db_path: Path | None = None, wait_s: float = 60.0, log: Path | N
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_healthy(server, url, wait_s, log)
-            yield url
+            yield RunningApp(url, server.pid)
         finally:
             server.terminate()
             try:
@@ -226,10 +240,18 @@ def _first_line(problem: Exception) -> str:
     return (str(problem).strip().splitlines() or [type(problem).__name__])[0]
 
 
-async def students_at_once(browser, url: str, group: Sequence[Student]) -> list[StudentRun]:
-    """Every student of `group` in a context of their own, pressing "Get feedback" together."""
-    start = asyncio.Barrier(len(group))
-    return list(await asyncio.gather(*(one_student(browser, url, s, start) for s in group)))
+async def students_at_once(browser, app: RunningApp, group: Sequence[Student]) -> tuple[list[StudentRun], float | None]:
+    """Every student of `group` in a context of their own, pressing "Get feedback" together.
+
+    Returns their runs and the server's CPU seconds from the press until the last page showed its feedback.
+    """
+    start = asyncio.Barrier(len(group) + 1)  # the students, and this coroutine reading the server's clock
+    sessions = asyncio.gather(*(one_student(browser, app.url, s, start) for s in group))
+    await start.wait()
+    before = app.cpu_seconds()
+    runs = list(await sessions)
+    after = app.cpu_seconds()
+    return runs, None if before is None or after is None else after - before
 
 
 # ---------------------------------------------------------------- the drafts in the store
@@ -253,6 +275,9 @@ class ConcurrentResult:
     first: StudentRun  # the first press on a fresh server: a warm-up (first renders, lazy imports), reported apart
     alone: list[StudentRun]  # one student at a time, on the warm server
     together: list[StudentRun]  # N students pressing the button at once
+    machine: str = ""  # CPUs and load average before the run
+    alone_cpu_seconds: float | None = None  # the server's CPU time for one lone press (median)
+    together_cpu_seconds: float | None = None  # the server's CPU time from the N presses to the last page's feedback
 
     @property
     def runs(self) -> list[StudentRun]:
@@ -287,6 +312,8 @@ def run_concurrent_sessions(n: int = 20, out: TextIO | None = sys.stdout, alone_
     """Start the app with a throwaway store and have `n` students get feedback at once; print the report to `out`."""
     if n < 1:
         raise RubricateError(f"--concurrent-sessions {n}: give at least 1 session.")
+    from models.bench import machine_description
+
     if not CHROMIUM.exists():
         raise RubricateError(f"{CHROMIUM} is missing: the benchmark drives Debian's chromium (apt-get install chromium).")
     try:
@@ -296,41 +323,45 @@ def run_concurrent_sessions(n: int = 20, out: TextIO | None = sys.stdout, alone_
     from models.engine import load_model
     from models.rubric import find_rubrics
 
+    machine = machine_description()  # before the run: its own browsers would raise the load average
     model = load_model(str(find_rubrics()[0]))  # the question the app opens on
     group = students(1 + alone_runs + n, model)
     with tempfile.TemporaryDirectory(prefix="rubricate-sessions-") as scratch:
         db_path = Path(scratch) / "rubricate.sqlite3"
-        with running_app(db_path, log=Path(scratch) / "streamlit.log") as url:
-            first, alone, together = asyncio.run(_all_runs(url, group, alone_runs))
+        with running_app(db_path, log=Path(scratch) / "streamlit.log") as app:
+            first, alone, together, cpu = asyncio.run(_all_runs(app, group, alone_runs))
         first, *alone = check_drafts([first, *alone], db_path, model.rubric.id)
         together = check_drafts(together, db_path, model.rubric.id)
-    result = ConcurrentResult(first, alone, together)
+    result = ConcurrentResult(first, alone, together, machine, *cpu)
     if out is not None:
         out.write(format_report(result))
     return result
 
 
-async def _all_runs(url: str, group: Sequence[Student], alone_runs: int):
+async def _all_runs(app: RunningApp, group: Sequence[Student], alone_runs: int):
+    """The warm-up, the lone students one after another, then the rest together; with the server's CPU seconds."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            [first] = await students_at_once(browser, url, group[:1])
-            alone = [(await students_at_once(browser, url, [s]))[0] for s in group[1:1 + alone_runs]]
-            together = await students_at_once(browser, url, group[1 + alone_runs:])
+            [first], _ = await students_at_once(browser, app, group[:1])
+            alone, alone_cpu = [], []
+            for student in group[1:1 + alone_runs]:
+                [run], cpu = await students_at_once(browser, app, [student])
+                alone.append(run)
+                alone_cpu.append(cpu)
+            together, together_cpu = await students_at_once(browser, app, group[1 + alone_runs:])
         finally:
             await browser.close()
-    return first, alone, together
+    return first, alone, together, (_median(alone_cpu), together_cpu)
 
 
 def format_report(result: ConcurrentResult) -> str:
     """The figures, then whether every student saw their own feedback and every draft was kept; failures named."""
-    from models.bench import machine_description
-
     n = len(result.together)
     lines = [f"Rubricate: {n} student{'s' if n != 1 else ''} at once on the Student feedback page "
-             f"(Debian chromium, one context each); {machine_description()}", "",
+             f"(Debian chromium, one context each); {result.machine}", "",
              "response: from pressing \"Get feedback\" to the feedback and the kept draft's key on the page;",
              "the server's part: to its \"script finished\" message reaching the page (the rest is the browser drawing)", ""]
     server = [r.server_seconds for r in result.together]
@@ -344,6 +375,9 @@ def format_report(result: ConcurrentResult) -> str:
         rows.append((f"slowest of {n} / one alone", f"{result.slowest_seconds / result.alone_seconds:.1f}x", ""))
     width = max(len(name) for name, *_ in rows)
     lines += [f"{name:<{width}}  {response:<9} {part}".rstrip() for name, response, part in rows]
+    if result.alone_cpu_seconds is not None and result.together_cpu_seconds is not None:
+        lines += ["", f"the server's CPU time: {result.alone_cpu_seconds:.2f} s for one lone press (median), "
+                      f"{result.together_cpu_seconds:.2f} s for the {n} together (the rest of the wait is the browsers and other work on the machine)"]
     saw = sum(r.saw_own_feedback for r in result.runs)
     kept = sum(r.stored for r in result.runs)
     total = len(result.runs)

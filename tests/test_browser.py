@@ -35,8 +35,8 @@ def _essay(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def app_url():
-    with running_app(wait_s=WAIT_MS / 1000) as url:  # $RUBRICATE_DB: conftest's throwaway store
-        yield url
+    with running_app(wait_s=WAIT_MS / 1000) as app:  # $RUBRICATE_DB: conftest's throwaway store
+        yield app.url
 
 
 @pytest.fixture(scope="module")

@@ -38,9 +38,11 @@ def test_two_students_at_once_each_see_their_own_feedback_and_both_drafts_are_st
     assert all(run.shown == run.student.expected for run in result.runs)
     assert result.slowest_seconds >= result.median_seconds > 0 and result.alone_seconds > 0
     assert all(0 < run.server_seconds <= run.seconds for run in result.runs)  # the server answers before the page shows it
+    assert result.alone_cpu_seconds > 0 and result.together_cpu_seconds > 0  # the server's own work, read from /proc
     report = out.getvalue()
     assert "2 students at once" in report and "one student alone (median of 1)" in report
     assert "2 at once: slowest" in report and "2 at once: median" in report and "the server's part" in report
+    assert "the server's CPU time" in report
     assert "every draft stored: yes (4 of 4)" in report and "all succeeded: yes" in report
 
 
