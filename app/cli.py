@@ -5,7 +5,7 @@
     python -m app.cli evaluate [--rubric R] [--data DIR [DIR ...]] [--tune] [--held-out] | --session NAME [--recalibrate]
     python -m app.cli train [--rubric R] [--data DIR [DIR ...]] [--out MODEL.npz] | probe [--data DIR [DIR ...]]
     python -m app.cli sessions | export --session NAME --out OUT.csv|OUT.xlsx|OUT.zip | import --session NAME EDITED.csv|EDITED.xlsx
-    python -m app.cli bench [--essays N] | bench-external --data mohler.csv
+    python -m app.cli bench [--essays N] [--end-to-end] | bench --concurrent-sessions N | bench-external --data mohler.csv
 """
 from __future__ import annotations
 
@@ -358,11 +358,23 @@ def command_import(args) -> int:
 def command_bench(args) -> int:
     from models.bench import run_benchmark, run_end_to_end
 
+    if args.concurrent_sessions is not None:
+        return _bench_sessions(args)
     if args.end_to_end:
         run_end_to_end(args.essays, rubric_path=args.rubric)
     else:
         run_benchmark(args.essays, rubric_path=args.rubric)
     return 0
+
+
+def _bench_sessions(args) -> int:
+    """Browser sessions against the running app: exits 1 when a student got no feedback or a draft was lost."""
+    from app.session_bench import run_concurrent_sessions
+
+    if args.rubric or args.end_to_end:
+        raise RubricateError("--concurrent-sessions drives the app, which opens on the first question in rubric/: "
+                             "leave out --rubric and --end-to-end.")
+    return 0 if run_concurrent_sessions(args.concurrent_sessions).all_ok else 1
 
 
 def command_bench_external(args) -> int:
@@ -424,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--essays", type=int, default=5000, help="essays in the batch run (default 5000)")
     bench.add_argument("--end-to-end", action="store_true",
                        help="time `batch` over a folder of essay files against reading them + CountVectorizer (target <= 3x)")
+    bench.add_argument("--concurrent-sessions", type=int, metavar="N",
+                       help="instead: start the app and have N browser sessions (Debian chromium) get feedback at once; "
+                            "reports the slowest and median beside one session alone, and checks every draft is stored")
     bench.set_defaults(run=command_bench)
 
     external = commands.add_parser("bench-external", help="the engine on Mohler et al. (2011) short answers",

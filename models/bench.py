@@ -294,14 +294,14 @@ def format_table(result: BenchResult) -> str:
 
     width = max(len(name) for name, *_ in rows)
     figure_width = max(len(figure) for _, figure, *_ in rows)
-    lines = [f"Rubricate benchmark: {r.n_essays} essays, seed {r.seed}; {_machine()}", ""]
+    lines = [f"Rubricate benchmark: {r.n_essays} essays, seed {r.seed}; {machine_description()}", ""]
     for name, figure, target, met in rows:
         verdict = "" if met is None else ("ok" if met else "MISSED")
         lines.append(f"{name:<{width}}  {figure:<{figure_width}}  {target:<22} {verdict}".rstrip())
     return "\n".join(lines) + "\n"
 
 
-def _machine() -> str:
+def machine_description() -> str:
     # Timings on a shared machine move with its load; say how busy it was so figures can be compared.
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""

@@ -6,20 +6,15 @@ started on a free local port; writes the screenshots in docs/screenshots/.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from app.session_bench import CHROMIUM, CHROMIUM_ARGS, running_app
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEVSET = ROOT / "data" / "devset" / "essays"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 60_000  # a generous bound for the first model fit on a slow CI machine; not an assertion about speed
 
 HOSTILE = "<script>alert(1)</script>"
@@ -31,14 +26,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
 expect.set_options(timeout=WAIT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _essay(name: str) -> str:
@@ -47,35 +35,8 @@ def _essay(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited early:\n{server.stderr.read()}")
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not answer on /_stcore/health")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with running_app(wait_s=WAIT_MS / 1000) as app:  # $RUBRICATE_DB: conftest's throwaway store
+        yield app.url
 
 
 @pytest.fixture(scope="module")
