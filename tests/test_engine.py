@@ -33,10 +33,12 @@ def levels(report) -> dict[str, int]:
 
 # ---------------------------------------------------------------- clear cases
 def test_essay_about_only_the_testament_scores_testament(model, essay):
+    """The codebook counts the testament's suppression ("read only to small groups of delegates ... so Stalin
+    survived") for luck too, so luck may be developed; no other factor is."""
     report = model.score(essay("testament_only"))
     found = levels(report)
     assert found["testament"] >= MENTIONED
-    assert all(found[f] < DEVELOPED for f in FACTORS if f != "testament"), found
+    assert all(found[f] < DEVELOPED for f in FACTORS if f not in ("testament", "luck")), found
 
 
 def test_list_of_key_terms_makes_no_point(model, essay):
