@@ -440,7 +440,7 @@ class CoverageModel:
         if named_only:
             warnings.append(f"The essay names {_join(named_only)} but makes no point about {'it' if len(named_only) == 1 else 'them'}: "
                             f"say how {'it' if len(named_only) == 1 else 'each'} helped, with an example.")
-        warnings += _form_warnings(essay, essay_words)
+        warnings += _form_warnings(essay, essay_words, self.speller_.known)
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
         # The judge's off-question model is tuned for precision; an essay in which it credits nothing and which reads
@@ -552,12 +552,17 @@ _ENGLISH_FUNCTION_WORDS = frozenset("the a an and of to in was were is he his it
 _MARKUP = re.compile(r"<[^<>]{1,200}>|```|^\s{0,3}#{1,6}\s|\*\*|\[[^\]]*\]\([^)]*\)", re.MULTILINE)
 
 
-def _form_warnings(essay: str, essay_words: list[str]) -> list[str]:
-    """Problems with the essay's form rather than its content: another language, or mostly markup."""
+def _form_warnings(essay: str, essay_words: list[str], known_words: set[str] = frozenset()) -> list[str]:
+    """Problems with the essay's form rather than its content: notes with no sentences, another language, or
+    mostly markup. `known_words`: the rubric's and reference essays' words (a mind map is made of them)."""
     warnings = []
     word_count = len(essay_words)
     if word_count >= 10 and sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, essay_words)) < 0.08 * word_count:
-        warnings.append("This essay does not seem to be in English; Rubricate reads English essays, so its results here mean little.")
+        if sum(map(known_words.__contains__, essay_words)) >= 0.5 * word_count:
+            warnings.append("This essay reads as notes or a list of terms rather than sentences: write each point as a sentence "
+                            "that explains how it answers the question.")
+        else:
+            warnings.append("This essay does not seem to be in English; Rubricate reads English essays, so its results here mean little.")
     markup = sum(len(m.group()) for m in _MARKUP.finditer(essay))
     if markup > 0.3 * len(essay.strip()):
         warnings.append("Much of this text is HTML, code or markdown markup rather than sentences; it is shown as plain text and only its words are read.")

@@ -55,6 +55,22 @@ def test_general_secretary_point_made_without_the_words_general_secretary_scores
     assert levels(model.score(text))["general_secretary"] >= MENTIONED
 
 
+def test_a_mind_map_of_key_terms_is_told_it_is_notes_not_that_it_is_not_english(model):
+    mind_map = ("STALIN RISE TO POWER\nGen Sec - 1922 - Orgburo - Card Index\nluck - Lenin - 1924 - funeral\n"
+                "Trotsky - arrogant - Menshevik - Red Army - Bonaparte\ntestament - rude - Krupskaya\n"
+                "alliances - Zinoviev, Kamenev, Bukharin - triumvirate")
+    warnings = " ".join(model.score(mind_map).warnings)
+    assert "reads as notes or a list of terms" in warnings
+    assert "English" not in warnings
+
+
+def test_an_essay_in_another_language_is_told_so(model):
+    french = ("Staline est devenu le chef de l'URSS parce qu'il était secrétaire général du parti. Il a placé ses "
+              "partisans dans les postes clés, et ses rivaux l'ont sous-estimé pendant des années.")
+    warnings = " ".join(model.score(french).warnings)
+    assert "does not seem to be in English" in warnings
+
+
 def test_essay_on_the_purges_has_low_coverage_and_an_off_question_warning(model, essay):
     report = model.score(essay("purges_other_question"))
     assert report.overall < 30
