@@ -29,6 +29,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_COLUMNS = ("#", "coverage %", "mark /20", "tool's mark", "tutor's mark")
 COMMENT_COLUMN = "tutor's comment"
 MARK_COLUMN = "mark /20"
+TUTOR_MARK_COLUMN = "tutor's mark"
 MAX_COLUMN_WIDTH = 60
 
 
@@ -87,7 +88,7 @@ def export_table(rows: list[dict], rubric: Rubric, titles: Mapping[str, str] | N
         record = {"#": row.get("position", n), "student": row.get("student") or "", "source": row["source"], "status": row["status"],
                   "coverage %": row["overall"] if ok else None, MARK_COLUMN: row.get("mark_20"),
                   "tool's mark": review.tool_mark if review else row.get("mark_20"),
-                  "tutor's mark": review.tutor_mark if review else None}
+                  TUTOR_MARK_COLUMN: review.tutor_mark if review else None}
         levels = {f["id"]: f["level"] for f in row.get("factors", ())}
         for factor in rubric.factors:
             record[factor.name] = LEVEL_NAMES[levels[factor.id]] if factor.id in levels else ""
@@ -101,7 +102,7 @@ def export_table(rows: list[dict], rubric: Rubric, titles: Mapping[str, str] | N
 
 
 def export_columns(rubric: Rubric) -> list[str]:
-    return ["#", "student", "source", "status", "coverage %", MARK_COLUMN, "tool's mark", "tutor's mark",
+    return ["#", "student", "source", "status", "coverage %", MARK_COLUMN, "tool's mark", TUTOR_MARK_COLUMN,
             *[f.name for f in rubric.factors], "tutor's changes", "copied from", "warnings", COMMENT_COLUMN, "error"]
 
 
@@ -243,8 +244,8 @@ def plan_import(name: str, records: list[dict[str, str]], rows: list[dict], rubr
     """Compare an edited table with the stored rows; raise listing every row it cannot match, before anything is applied.
 
     A factor cell that differs from the final level becomes the tutor's level (or goes back to
-    the tool's when it names the tool's level); likewise the mark; text added to the comment cell
-    becomes a new comment.
+    the tool's when it names the tool's level); likewise the mark, typed over the final mark or into
+    the tutor's mark column; text added to the comment cell becomes a new comment.
     """
     if records and "#" not in records[0]:
         raise RubricateError(f"{name}: has no '#' column; import a table written by `export` (columns: {', '.join(export_columns(rubric)[:4])}, …).")
@@ -272,12 +273,24 @@ def plan_import(name: str, records: list[dict[str, str]], rows: list[dict], rubr
             if level != final[factor.id]:
                 levels[factor.id] = None if level == row["tool_levels"].get(factor.id) else level
         set_mark, mark = False, None
-        cell = unsafe_cell(record.get(MARK_COLUMN, "")).strip()
-        if cell:
-            value = _whole(cell)
-            if value is None or not 0 <= value <= 20:
-                problems.append(f"{where}, column '{MARK_COLUMN}': '{cell}' is not a whole mark from 0 to 20")
-            elif value != row.get("mark_20"):
+        # A tutor may type the mark over the final mark or into the "tutor's mark" column; a tutor's mark wins over a
+        # final mark still showing the tool's (re-importing the same file changes nothing).
+        typed = {}
+        for column in (MARK_COLUMN, TUTOR_MARK_COLUMN):
+            cell = unsafe_cell(record.get(column, "")).strip()
+            if cell:
+                value = _whole(cell)
+                if value is None or not 0 <= value <= 20:
+                    problems.append(f"{where}, column '{column}': '{cell}' is not a whole mark from 0 to 20")
+                else:
+                    typed[column] = value
+        final_cell, tutor_cell = typed.get(MARK_COLUMN), typed.get(TUTOR_MARK_COLUMN)
+        if tutor_cell is not None and final_cell not in (None, tutor_cell, row["tool_mark"]):
+            problems.append(f"{where}: '{MARK_COLUMN}' says {final_cell} but '{TUTOR_MARK_COLUMN}' says {tutor_cell}; "
+                            "change one of them")
+        else:
+            value = tutor_cell if tutor_cell is not None else final_cell
+            if value is not None and value != row.get("mark_20"):
                 set_mark, mark = True, None if value == row["tool_mark"] else value
         comment = _new_comment(unsafe_cell(record.get(COMMENT_COLUMN, "")).strip(), " | ".join(row["comments"]))
         if levels or set_mark or comment:

@@ -156,6 +156,28 @@ def test_an_edited_csv_round_trips_into_the_tutors_overrides(store, model):
     assert import_review(store, "Y13 mock", "marks.csv", again, model.rubric).changes == ()  # nothing left to apply
 
 
+def test_a_mark_typed_into_the_tutors_mark_column_is_the_tutors_mark_and_importing_again_changes_nothing(store, model):
+    rows = mark(store, model, {"ann.txt": "d11.txt"})
+    new_mark = (rows[0]["tool_mark"] + 3) % 21
+    edited = edited_csv(table_bytes(export_table(rows, model.rubric), export_columns(model.rubric), ".csv"),
+                        lambda table: table[0].update({"tutor's mark": str(new_mark)}))  # "mark /20" still shows the tool's
+    assert import_review(store, "Y13 mock", "marks.csv", edited, model.rubric).marks == 1
+    (ann,) = store.essays(store.session("Y13 mock").id)
+    assert ann.mark_override == new_mark
+    assert import_review(store, "Y13 mock", "marks.csv", edited, model.rubric).changes == ()
+
+
+def test_two_different_marks_typed_into_the_two_mark_columns_are_refused(store, model):
+    rows = mark(store, model, {"ann.txt": "d11.txt"})
+    tool = rows[0]["tool_mark"]
+    edited = edited_csv(table_bytes(export_table(rows, model.rubric), export_columns(model.rubric), ".csv"),
+                        lambda table: table[0].update({"mark /20": str((tool + 2) % 21), "tutor's mark": str((tool + 4) % 21)}))
+    with pytest.raises(RubricateError, match="change one of them"):
+        import_review(store, "Y13 mock", "marks.csv", edited, model.rubric)
+    (ann,) = store.essays(store.session("Y13 mock").id)
+    assert ann.mark_override is None
+
+
 def test_an_edited_xlsx_round_trips_and_setting_the_tools_level_clears_an_override(store, model):
     rows = mark(store, model, {"ann.txt": "d11.txt"})
     tool_luck = rows[0]["tool_levels"]["luck"]
