@@ -249,6 +249,7 @@ class CoverageModel:
         return self.tokens_of_words(words(text), bigrams)
 
     def tokens_of_words(self, text_words: list[str], bigrams: bool = True) -> list[str]:
+        """The stems, then (with `bigrams`) the bigrams between them: `stems_of` gives the stems back."""
         stems = [t for t in map(self._content_stems.__getitem__, text_words) if t]
         if bigrams:
             return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
@@ -319,6 +320,7 @@ class CoverageModel:
             off_topic, named = np.zeros(0, dtype=np.float32), np.zeros((0, n_factors), dtype=np.float32)
             similarity, referred, statement = scores, named, np.zeros(0, dtype=bool)
         readings, row = [], 0
+        naming = self.naming_stems_.__contains__
         for essay, essay_words, sentences in zip(essays, found, split):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
@@ -333,9 +335,7 @@ class CoverageModel:
             if wording_check.flagged and not copy_check.flagged:
                 copy_check = wording_check
             repeated = _repeated(token_lists[rows])
-            # Tokens are the stems, then the bigrams between them: the first (len + 1) // 2 are the stems.
-            naming = self.naming_stems_.__contains__
-            substance = np.array([(len(t) + 1) // 2 - sum(map(naming, t[:(len(t) + 1) // 2])) for t in token_lists[rows]], dtype=np.float32)
+            substance = np.array([len(stems) - sum(map(naming, stems)) for stems in map(stems_of, token_lists[rows])], dtype=np.float32)
             essay_scores = scores[rows]
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.
@@ -527,6 +527,11 @@ def _referred(named: np.ndarray, located: list[tuple], sentence_words: list[list
     return referred
 
 
+def stems_of(tokens: list[str]) -> list[str]:
+    """The stems of `CoverageModel.tokens_of_words` output: n stems come first, then their n - 1 bigrams."""
+    return tokens[: (len(tokens) + 1) // 2]
+
+
 def _repeated(token_lists: list[list[str]]) -> np.ndarray:
     """Per sentence: True when an earlier sentence of the same essay has the same content words (three or more).
 
@@ -552,7 +557,7 @@ _ENGLISH_FUNCTION_WORDS = frozenset("the a an and of to in was were is he his it
 _MARKUP = re.compile(r"<[^<>]{1,200}>|```|^\s{0,3}#{1,6}\s|\*\*|\[[^\]]*\]\([^)]*\)", re.MULTILINE)
 
 
-def _form_warnings(essay: str, essay_words: list[str], known_words: set[str] = frozenset()) -> list[str]:
+def _form_warnings(essay: str, essay_words: list[str], known_words: set[str]) -> list[str]:
     """Problems with the essay's form rather than its content: notes with no sentences, another language, or
     mostly markup. `known_words`: the rubric's and reference essays' words (a mind map is made of them)."""
     warnings = []

@@ -58,9 +58,10 @@ class _PhraseCounter:
 
     def count(self, words: list[str]) -> int:
         found = sum(map(self.single.__contains__, words))
-        if self.longer.keys() & set(words):  # then count each longer phrase in the words joined by spaces, in C
+        firsts = self.longer.keys() & set(words)
+        if firsts:  # then count each longer phrase in the words joined by spaces, in C
             joined = f"  {'  '.join(words)}  "  # two spaces between words, so back-to-back phrases are each found
-            found += sum(joined.count(f" {'  '.join(p)} ") for first in self.longer.keys() & set(words) for p in self.longer[first])
+            found += sum(joined.count(f" {'  '.join(p)} ") for first in firsts for p in self.longer[first])
         return found
 
 
@@ -127,26 +128,19 @@ class Judge:
         counts.data = 1.0 + np.log(counts.data)
         return normalize(sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :])))
 
-    def essay_words(self, words_matrix: sparse.csr_matrix) -> np.ndarray:
-        """The essay's words as one unit vector, from its sentences' rows of `sentence_matrix`."""
-        total = np.asarray(words_matrix.sum(axis=0)).ravel()
-        length = np.linalg.norm(total)
-        return total / length if length > 0 else total
-
-    def off_question_word_score(self, essay_words: np.ndarray) -> float:
-        if self.off_question_word_weights.size == 0:
-            return 0.0
-        return float(essay_words @ self.off_question_word_weights + self.off_question_word_bias)
-
-    def _off_question_word_scores(self, words: sparse.csr_matrix, sentence_counts: list[int]) -> np.ndarray:
-        """`off_question_word_score` of each essay's `essay_words`, for a batch at once (per essay, scipy's overhead dominated)."""
-        if self.off_question_word_weights.size == 0:
-            return np.zeros(len(sentence_counts))
+    @staticmethod
+    def essay_word_vectors(words: sparse.csr_matrix, sentence_counts: list[int]) -> sparse.csr_matrix:
+        """Each essay's words as one unit row: the sum of its sentences' rows of `sentence_matrix` (`words`, essays in
+        order, `sentence_counts[i]` rows for essay i), for a batch at once (per essay, scipy's overhead dominated)."""
         owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
-        per_essay = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0])) @ words
-        lengths = np.sqrt(np.asarray(per_essay.multiply(per_essay).sum(axis=1)).ravel())
-        dots = per_essay @ self.off_question_word_weights
-        return np.where(lengths > 0, dots / np.where(lengths > 0, lengths, 1.0), 0.0) + self.off_question_word_bias
+        by_essay = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0]))
+        return normalize(by_essay @ words)
+
+    def off_question_word_scores(self, essay_vectors: sparse.csr_matrix) -> np.ndarray:
+        """The off-question word model's score of each row of `essay_word_vectors` (0 where it was never trained)."""
+        if self.off_question_word_weights.size == 0:
+            return np.zeros(essay_vectors.shape[0])
+        return essay_vectors @ self.off_question_word_weights + self.off_question_word_bias
 
     def sentence_probabilities(self, words_matrix: sparse.csr_matrix, dense: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(point, detail): sentence x factor probabilities; `dense[f]` is `dense_features(...)` for factor f."""
@@ -171,7 +165,7 @@ class Judge:
             return [self.judge_probabilities(r, np.zeros((0, n_factors)), np.zeros((0, n_factors))) for r in readings]
         words = self.sentence_matrix(tokens)
         point, detail = self.sentence_probabilities(words, dense_features(readings))
-        word_scores = self._off_question_word_scores(words, [len(r.sentences) for r in readings])
+        word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
         judgements, row = [], 0
         for reading, word_score in zip(readings, word_scores):
             rows = slice(row, row + len(reading.sentences))
@@ -182,18 +176,19 @@ class Judge:
     def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None) -> Judgement:
         """`word_score`: the off-question word model's score for this essay (computed from `reading` when not given)."""
         if word_score is None:
-            word_score = self.off_question_word_score(self.essay_words(self.sentence_matrix(reading.tokens))) if reading.tokens else 0.0
+            word_score = float(self.off_question_word_scores(self.essay_word_vectors(self.sentence_matrix(reading.tokens), [len(reading.tokens)]))[0]) \
+                if reading.tokens else 0.0
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
         develop = _sigmoid(np.sum(develop_features_of(point, detail) * self.develop_weights, axis=1) + self.develop_bias)
         credited = point >= self.presence_threshold[np.newaxis, :]
         present = credited.any(axis=0).tolist()
         levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
+        trained = bool(np.any(self.off_question_weights))
         off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
-            if np.any(self.off_question_weights) else 0.0
+            if trained else 0.0
         marks = mark_features(reading, point, levels, develop, off_question)
         mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
-        trained = bool(np.any(self.off_question_weights))
         another_question = trained and off_question >= self.off_question_cut
         if another_question or not any(levels):
             mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
@@ -248,7 +243,7 @@ def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.n
         withheld |= ~reading.statement
     if gates[1]:
         withheld |= reading.named.sum(axis=1) >= LIST_FACTORS
-    if len(gates) > 2 and gates[2]:
+    if gates[2]:
         withheld |= reading.substance == 0
     if not withheld.any():
         return point, detail

@@ -126,7 +126,8 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
 
     per_essay = [np.flatnonzero(prepared.essay_of_sentence == i) for i in indices]
     readings = [prepared.readings[i] for i in indices]
-    # Today's hand rules (a point is a statement; a list of factors makes none) stay only where they help out of fold.
+    # The hand rules (a point is a statement; a list of factors makes none; naming and signposting make none) stay
+    # only where they help out of fold.
     judge.rule_gates = max(RULE_GATES, key=lambda gates: _presence_f1(truth, _gated(readings, per_essay, point, detail, gates)[0], per_essay))
     point, detail = _gated(readings, per_essay, point, detail, judge.rule_gates)
     best = _best(point, per_essay)
@@ -147,7 +148,8 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
     enough = off_target.sum() >= OFF_QUESTION_FOLDS and len(off_target) - off_target.sum() >= OFF_QUESTION_FOLDS
     if enough:
         # What the essay talks about, scored out of fold so the model above learns how far to trust it.
-        essay_words = np.array([judge.essay_words(judge.sentence_matrix([prepared.tokens[s] for s in r])) for r in per_essay])
+        essay_words = judge.essay_word_vectors(judge.sentence_matrix([prepared.tokens[s] for r in per_essay for s in r]),
+                                               [len(r) for r in per_essay])
         words_model = LogisticRegression(C=OFF_QUESTION_WORDS_C, class_weight="balanced", max_iter=2000)
         word_scores = cross_val_predict(words_model, essay_words, off_target, cv=StratifiedKFold(OFF_QUESTION_FOLDS),
                                         method="decision_function")
