@@ -189,7 +189,8 @@ def command_evaluate(args) -> int:
     print(format_agreement_table(results, factor_ids))
     evidence = validation.evidence
     print(f"\nEvidence: sentences the judge credits with a point against the annotated point sentences "
-          f"({evidence.sentences} sentences): precision {evidence.precision:.2f}, recall {evidence.recall:.2f}, F1 {evidence.f1:.2f}")
+          f"({evidence.sentences} sentences): precision {evidence.precision:.2f}, recall {evidence.recall:.2f}, F1 {evidence.f1:.2f}; "
+          f"{evidence.precision_point_or_detail:.2f} of the credited sentences make or develop that factor's point")
     print("\nThe learned judge (cross-validated) on each set:\n\n| set | essays | presence F1 | level kappa (QWK) | mark r |\n|---|---|---|---|---|")
     for result in validation.per_set:
         count = sum(1 for e in data if e.id.split("/")[0] == result.system)

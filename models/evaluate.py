@@ -29,7 +29,7 @@ DEFAULT_DEVSET = DATA / "devset"
 # (18 essays) left the tuning objective flat across most thresholds; the held-out set doubles it.
 DEFAULT_CALIBRATION = (DEFAULT_DEVSET, DATA / "heldout")
 # The learned judge's training data: every labelled and annotated set except the untouched test set (data/blind3).
-DEFAULT_TRAINING = tuple(DATA / name for name in ("devset", "heldout", "blind", "blind2", "realsample", "train_a", "train_b", "train_c", "train_d", "train_e", "blind3", "train_f", "blind4", "train_g"))
+DEFAULT_TRAINING = tuple(DATA / name for name in ("devset", "heldout", "blind", "blind2", "realsample", "train_a", "train_b", "train_c", "train_d", "train_e", "blind3", "train_f", "blind4", "train_g", "blind5", "train_h"))
 KEYWORD_LISTS = DATA / "baselines"
 
 POINT_THRESHOLDS = tuple(round(x, 3) for x in np.arange(0.15, 0.451, 0.025))
@@ -292,6 +292,9 @@ class EvidenceAgreement:
     recall: float
     f1: float
     sentences: int
+    # Credited sentences annotated as making or developing the factor's point: a highlight on a sentence that
+    # develops the point still shows the student where the factor is.
+    precision_point_or_detail: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -315,14 +318,17 @@ def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds:
     ids = model.rubric.factor_ids
     result = agreement(f"Rubricate, learned judge ({folds}-fold cross-validation by essay)", ids, [e.levels for e in data],
                        [dict(zip(ids, j.levels)) for j in judgements], [e.mark for e in data], [j.mark for j in judgements])
-    tp = fp = fn = sentences = 0
+    tp = fp = fn = sentences = on_factor = 0
     for essay, reading, judgement in zip(data, prepared.readings, judgements):
         if not essay.annotations or not reading.sentences:
             continue
-        truth = np.array(sentence_roles([(s.start, s.end) for s in reading.sentences], list(essay.annotations), ids, "point"))
+        spans = [(s.start, s.end) for s in reading.sentences]
+        truth = np.array(sentence_roles(spans, list(essay.annotations), ids, "point"))
+        detail = np.array(sentence_roles(spans, list(essay.annotations), ids, "detail"))
         tp += int(np.sum(truth & judgement.credited))
         fp += int(np.sum(~truth & judgement.credited))
         fn += int(np.sum(truth & ~judgement.credited))
+        on_factor += int(np.sum((truth | detail) & judgement.credited))
         sentences += len(reading.sentences)
     precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     per_set = []
@@ -330,7 +336,8 @@ def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds:
         members = [i for i, e in enumerate(data) if e.id.split("/")[0] == name]
         per_set.append(agreement(name, ids, [data[i].levels for i in members], [dict(zip(ids, judgements[i].levels)) for i in members],
                                  [data[i].mark for i in members], [judgements[i].mark for i in members]))
-    evidence = EvidenceAgreement(precision, recall, 2 * precision * recall / max(precision + recall, 1e-9), sentences)
+    evidence = EvidenceAgreement(precision, recall, 2 * precision * recall / max(precision + recall, 1e-9), sentences,
+                                 on_factor / max(tp + fp, 1))
     return CrossValidation(result, evidence, per_set, [j.mark for j in judgements], [j.answers_another_question for j in judgements])
 
 

@@ -3,9 +3,9 @@
 Learned with scikit-learn from annotated essays (`models/annotations.py`). Its inputs are what the
 similarity engine already reads: each sentence's closeness to the factor's points, whether it names
 the factor or refers back to it, whether it is a statement, its neighbours, and its own words
-(stems and bigrams, TF-IDF). Per factor, one logistic regression says whether a sentence makes the
-point and one whether it develops it; the level and the mark come from small models over those
-probabilities and the essay's explanation and judgement language.
+(stems and bigrams, TF-IDF). Per factor, logistic regressions say whether a sentence makes the point
+and whether it develops it; the level and the mark come from small models over those probabilities
+and the essay's explanation and judgement language.
 
 Stored as one .npz of numbers and words, read with `allow_pickle=False`: loading runs no code.
 """
@@ -24,12 +24,13 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 2  # 2: the off-question model reads the essay's words too
+FORMAT_VERSION = 3  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail)
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
                      "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance")
+ROLES = ("point", "detail", "point_or_detail")  # what each sentence classifier was trained to find
 DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences")
 OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words",
                          "words")
@@ -97,8 +98,11 @@ class Judge:
     idf: np.ndarray  # (V,)
     dense_mean: np.ndarray  # (F, D)
     dense_scale: np.ndarray  # (F, D)
-    sentence_weights: np.ndarray  # (2, F, V + D): role (point, detail) x factor
-    sentence_bias: np.ndarray  # (2, F)
+    # Role x factor, roles ROLES. Whether a sentence makes the point is the mean of the first and third: annotators
+    # mark the first sentence that makes a point as its point and the ones after it as detail, so a sentence that
+    # makes the point in its own words ("Lenin wrote that Stalin was too rude ...") is often annotated detail.
+    sentence_weights: np.ndarray  # (len(ROLES), F, V + D)
+    sentence_bias: np.ndarray  # (len(ROLES), F)
     presence_threshold: np.ndarray  # (F,) a sentence at or above this makes the point
     develop_weights: np.ndarray  # (F, len(DEVELOP_FEATURES))
     develop_bias: np.ndarray  # (F,)
@@ -145,17 +149,17 @@ class Judge:
     def sentence_probabilities(self, words_matrix: sparse.csr_matrix, dense: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(point, detail): sentence x factor probabilities; `dense[f]` is `dense_features(...)` for factor f."""
         n_vocabulary = len(self.vocabulary)
+        n_roles, n_factors = self.sentence_weights.shape[:2]
         if self._word_weights is None:  # laid out once for the product below (the slice would be copied on every call)
             self._word_weights = np.ascontiguousarray(self.sentence_weights[:, :, :n_vocabulary].reshape(-1, n_vocabulary).T)
-        word_part = words_matrix @ self._word_weights  # (S, 2F)
-        n_factors = self.sentence_weights.shape[1]
-        word_part = np.asarray(word_part).reshape(-1, 2, n_factors)
+        word_part = words_matrix @ self._word_weights  # (S, roles x F)
+        word_part = np.asarray(word_part).reshape(-1, n_roles, n_factors)
         out = np.zeros_like(word_part)
         for f in range(n_factors):
             standard = (dense[f] - self.dense_mean[f]) / self.dense_scale[f]
             out[:, :, f] = word_part[:, :, f] + standard @ self.sentence_weights[:, f, n_vocabulary:].T + self.sentence_bias[:, f]
         probabilities = _sigmoid(out)
-        return probabilities[:, 0, :], probabilities[:, 1, :]
+        return (probabilities[:, 0, :] + probabilities[:, 2, :]) / 2, probabilities[:, 1, :]
 
     def judge_many(self, readings: list) -> list[Judgement]:
         """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
