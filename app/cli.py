@@ -203,13 +203,16 @@ def _print_kinds(data, validation) -> None:
     """Essays that should earn almost nothing: how many stay at 3/20 or below, and how many are told they miss the question."""
     from models.judge import OFF_QUESTION_KINDS
 
-    print("\n| kind (labelled 0-3 by the codebook) | essays | mark <= 3 | highest mark | told it answers another question |\n|---|---|---|---|---|")
+    print("\n| kind (0-3 by the codebook's bands) | essays | mark <= 3 | highest mark | told it answers another question "
+          "| labelled above 3 by the markers (a real point or two) | of the rest, mark <= 3 |\n|---|---|---|---|---|---|---|")
     for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists", {"keyword_list"})):
         members = [i for i, e in enumerate(data) if e.kind in kinds]
         marks = [round(validation.marks[i]) for i in members]
         told = sum(validation.off_question[i] for i in members)
+        above = [data[i].mark > 3 for i in members]
         if members:
-            print(f"| {name} | {len(members)} | {sum(m <= 3 for m in marks)} | {max(marks)} | {told} |")
+            print(f"| {name} | {len(members)} | {sum(m <= 3 for m in marks)} | {max(marks)} | {told} | {sum(above)} "
+                  f"| {sum(m <= 3 for m, a in zip(marks, above) if not a)} of {len(members) - sum(above)} |")
     others = [i for i, e in enumerate(data) if e.kind not in OFF_QUESTION_KINDS]
     print(f"\nOn-question essays told they answer another question: {sum(validation.off_question[i] for i in others)} of {len(others)}.")
 
