@@ -10,8 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
-from operator import add, methodcaller
+from itertools import accumulate, islice
 from pathlib import Path
 
 from nltk.stem.snowball import SnowballStemmer
@@ -340,7 +339,9 @@ def count_words(text: str, at_most: int) -> int:
     return sum(1 for _ in islice(WORD_PATTERN.finditer(_unify_apostrophes(text)), at_most))
 
 
-_MATCHED_TEXT, _MATCH_START = methodcaller("group"), methodcaller("start")
+# Split at words kept as pieces: gap, word, gap, word, ..., gap. Adding up the pieces' lengths gives every
+# word's span with no match object made (half the time of finditer and reading each match's span).
+_WORD_PIECES = re.compile(f"({WORD_PATTERN.pattern})")
 
 
 def word_spans(text: str) -> Words:
@@ -348,10 +349,10 @@ def word_spans(text: str) -> Words:
     unified = _unify_apostrophes(text)
     folded = unified.lower()
     if len(folded) == len(unified):
-        matches = list(WORD_PATTERN.finditer(folded))
-        found = list(map(_MATCHED_TEXT, matches))  # map over C callables: a third of the time of a comprehension
-        starts = list(map(_MATCH_START, matches))
-        ends = list(map(add, starts, map(len, found)))
+        pieces = _WORD_PIECES.split(folded)
+        found = pieces[1::2]
+        piece_ends = list(accumulate(map(len, pieces)))
+        starts, ends = piece_ends[0:-1:2], piece_ends[1::2]
     else:  # a rare letter whose lower case is longer: fold word by word so offsets hold
         matches = list(WORD_PATTERN.finditer(unified))
         found = [m.group().lower() for m in matches]
