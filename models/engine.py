@@ -472,10 +472,12 @@ class CoverageModel:
         results = []
         for f, factor in enumerate(self.rubric.factors):
             level, point, detail = judgement.levels[f], judgement.point[:, f], judgement.detail[:, f]
-            credited = [i for i in np.argsort(-point, kind="stable") if point[i] >= self.judge.presence_threshold[f]]
-            developing = [i for i in np.argsort(-detail, kind="stable") if detail[i] >= 0.5 and i not in credited] if level == 2 else []
-            chosen = (credited[:MAX_EVIDENCE] + developing)[:MAX_EVIDENCE] if level else []
-            evidence = self._evidence(reading, f, [(int(i), float(max(point[i], detail[i]))) for i in sorted(chosen)])
+            chosen = []
+            if level:
+                credited = _ranked(point, self.judge.presence_threshold[f])
+                developing = [i for i in _ranked(detail, 0.5) if i not in credited] if level == 2 else []
+                chosen = (credited[:MAX_EVIDENCE] + developing)[:MAX_EVIDENCE]
+            evidence = self._evidence(reading, f, [(i, float(max(point[i], detail[i]))) for i in sorted(chosen)])
             score = round(0.5 * float(point.max()) + 0.5 * float(judgement.develop[f]), 3) if level else 0.0
             results.append(FactorResult(factor.id, factor.name, level, score, evidence, self.suggestions_[f] if level < 2 else None))
         return results
@@ -503,6 +505,12 @@ def factor_level(column: np.ndarray, scoring: Scoring) -> tuple[list[int], float
     support = float(np.sum(column[making_point], dtype=np.float64)) if making_point else 0.0
     level = 2 if support >= scoring.developed_threshold else (1 if making_point else 0)
     return making_point, support, level
+
+
+def _ranked(values: np.ndarray, at_least: float) -> list[int]:
+    """Indices of `values` at or above `at_least`, highest first (ties in index order)."""
+    order = np.argsort(-values, kind="stable")
+    return order[values[order] >= at_least].tolist()
 
 
 _REFERRING_WORDS = frozenset("he his him she her it its they their them this these".split())
