@@ -96,19 +96,10 @@ def _check_run_length(min_run_words: int) -> None:
         )
 
 
-def _runs(covered: bytearray) -> list[tuple[int, int]]:
-    """Maximal stretches of covered words, as (first word, end word)."""
-    runs: list[tuple[int, int]] = []
-    start = None
-    for i, flag in enumerate(covered):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append((start, i))
-            start = None
-    if start is not None:
-        runs.append((start, len(covered)))
-    return runs
+def _runs(covered: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal stretches of covered words (a bool per word), as (first word, end word)."""
+    edges = np.diff(covered.astype(np.int8), prepend=0, append=0)
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 class ReferenceIndex:
@@ -205,7 +196,7 @@ class ReferenceIndex:
         # Most shared words wins; ties go to the first id, so the answer is stable.
         rank = sorted(totals, key=lambda ref_id: (-totals[ref_id], ref_id))
         passages = []
-        for first, end in _runs(covered.astype(np.uint8).tobytes()):
+        for first, end in _runs(covered):
             source = max(rank, key=lambda ref_id: int(by_reference[ref_id][first:end].sum()))
             passages.append(CopiedPassage(found.starts[first], found.ends[end - 1], source=source))
         share = int(covered.sum()) / total
@@ -363,7 +354,7 @@ def _passages(a: _Words, b: _Words, n: int) -> list[tuple[int, int, int, int]]:
     taken = bytearray(len(a.spans))
     kept: list[tuple[int, int, int, int]] = []
     for a0, a1, b0, _ in runs:
-        for first, end in _runs(bytearray(not taken[i] for i in range(a0, a1))):
+        for first, end in _runs(np.frombuffer(taken, dtype=np.uint8)[a0:a1] == 0):
             kept.append((a0 + first, a0 + end, b0 + first, b0 + end))
         taken[a0:a1] = b"\x01" * (a1 - a0)
     merged: list[tuple[int, int, int, int]] = []
