@@ -192,8 +192,9 @@ class EndToEndResult:
 
     essays: int
     cli_seconds: float  # the whole command, as a tutor runs it: start-up, reading, marking, writing rows
-    floor_seconds: float  # reading every file, then CountVectorizer().fit_transform on the texts
+    floor_seconds: float  # a whole process too (issue 14): start-up, reading every file, CountVectorizer().fit_transform
     rows: int  # rows the command wrote (one per file)
+    floor_in_process_seconds: float = 0.0  # the floor's reading and vectorising alone, libraries already imported
 
     @property
     def ratio(self) -> float:
@@ -202,7 +203,8 @@ class EndToEndResult:
 
 def run_end_to_end(n_essays: int = 3000, seed: int = 0, out: TextIO | None = sys.stdout,
                    rubric_path: str | None = None) -> EndToEndResult:
-    """Write `n_essays` essay files to a folder, time the batch CLI over it and the floor on the same files."""
+    """Write `n_essays` essay files to a folder, time the batch CLI over it and the floor on the same files, each as a
+    whole process."""
     import tempfile
 
     from sklearn.feature_extraction.text import CountVectorizer
@@ -214,6 +216,12 @@ def run_end_to_end(n_essays: int = 3000, seed: int = 0, out: TextIO | None = sys
             (folder / f"essay{i:06}.txt").write_text(text, encoding="utf-8")
         start = time.perf_counter()
         CountVectorizer().fit_transform(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.txt")))
+        floor_in_process = time.perf_counter() - start
+        # Timed as a whole process, like the batch command: both pay for starting Python and importing their library.
+        floor_code = ("import sys; from pathlib import Path; from sklearn.feature_extraction.text import CountVectorizer; "
+                      "CountVectorizer().fit_transform(p.read_text(encoding='utf-8') for p in sorted(Path(sys.argv[1]).glob('*.txt')))")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", floor_code, str(folder)], check=True)
         floor = time.perf_counter() - start
         rows_path = Path(scratch) / "rows.jsonl"
         command = [sys.executable, "-m", "app.cli", "batch", "--quiet", "--out", str(rows_path), str(folder)]
@@ -226,11 +234,12 @@ def run_end_to_end(n_essays: int = 3000, seed: int = 0, out: TextIO | None = sys
             raise RuntimeError(f"benchmark step failed:\n{done.stderr}")
         with rows_path.open(encoding="utf-8") as rows:
             count = sum(1 for _ in rows)
-    result = EndToEndResult(n_essays, seconds, floor, count)
+    result = EndToEndResult(n_essays, seconds, floor, count, floor_in_process)
     if out is not None:
         ok = "met" if result.ratio <= TARGET_END_TO_END_RATIO else "MISSED"
         out.write(f"end to end: `batch` over a folder of {n_essays} essay files: {seconds:.1f} s ({count} rows)\n"
-                  f"floor: reading the files + CountVectorizer().fit_transform: {floor:.1f} s\n"
+                  f"floor: a process reading the files + CountVectorizer().fit_transform: {floor:.1f} s "
+                  f"({floor_in_process:.1f} s of it reading and vectorising)\n"
                   f"end to end / floor: {result.ratio:.1f}x (target <= {TARGET_END_TO_END_RATIO:.0f}x: {ok})\n")
     return result
 
