@@ -96,10 +96,16 @@ def _check_run_length(min_run_words: int) -> None:
         )
 
 
+def _run_edges(covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first word and the end word of each maximal stretch of covered words (a bool per word)."""
+    edges = np.diff(covered.astype(np.int8), prepend=0, append=0)
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def _runs(covered: np.ndarray) -> list[tuple[int, int]]:
     """Maximal stretches of covered words (a bool per word), as (first word, end word)."""
-    edges = np.diff(covered.astype(np.int8), prepend=0, append=0)
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    starts, ends = _run_edges(covered)
+    return list(zip(starts.tolist(), ends.tolist()))
 
 
 class ReferenceIndex:
@@ -302,8 +308,7 @@ _SEEN_SHIFT = np.uint64(44)  # a bitmap of 2**20 top bits: ~2% of them set by a 
 
 def _long_runs(covered: np.ndarray, min_words: int) -> np.ndarray:
     """`covered` keeping only its runs of at least `min_words` consecutive words."""
-    edges = np.diff(np.concatenate(([0], covered.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = _run_edges(covered)
     change = np.zeros(len(covered) + 1, dtype=np.int64)
     long = ends - starts >= min_words
     change[starts[long]] += 1

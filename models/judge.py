@@ -112,7 +112,7 @@ class Judge:
     mark_mean: np.ndarray
     mark_scale: np.ndarray
     mark_bias: float
-    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))  # (statement, list, substance): kept where CV showed they help
+    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))  # (statement, list, substance): kept unless CV shows they cost F1
     develop_cut: float = 0.5  # a present point with development probability at or above this is developed
     off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
     # What an essay on another question talks about: a linear model over the essay's words (the vocabulary above),
