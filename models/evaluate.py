@@ -28,7 +28,7 @@ DEFAULT_DEVSET = DATA / "devset"
 # The calibration essays: thresholds are tuned (leave-one-out) on these together. The devset alone
 # (18 essays) left the tuning objective flat across most thresholds; the held-out set doubles it.
 DEFAULT_CALIBRATION = (DEFAULT_DEVSET, DATA / "heldout")
-# The learned judge's training data: every labelled and annotated set except the unread test set (data/blind8).
+# The learned judge's training data: every labelled and annotated set except the last test set (data/blind8, measured once, not yet trained on).
 DEFAULT_TRAINING = tuple(DATA / name for name in ("devset", "heldout", "blind", "blind2", "realsample", "train_a", "train_b", "train_c", "train_d", "train_e", "blind3", "train_f", "blind4", "train_g", "blind5", "train_h", "blind6", "train_i", "blind7"))
 KEYWORD_LISTS = DATA / "baselines"
 
