@@ -28,11 +28,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import docx
-from docx.table import Table
-from pypdf import PdfReader
-from pypdf.errors import DependencyError
-
 from models.errors import RubricateError
 from models.text import clean_control_characters, count_words, rejoin_wrapped_lines
 
@@ -420,6 +415,9 @@ def _docx_text(source: str, data: bytes, limits: Limits) -> str:
         raise RubricateError(not_word) from None
     # A .docx is a zip: the same bomb checks as an uploaded zip, before python-docx unpacks it.
     _check_zip_headers(source, package.infolist(), limits, _Budget(limits))
+    import docx  # imported here: a class of .txt files should not wait for the Word and PDF libraries
+    from docx.table import Table
+
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - python-docx raises KeyError, ValueError, lxml errors...
@@ -445,6 +443,9 @@ def _docx_text(source: str, data: bytes, limits: Limits) -> str:
 
 def _pdf_text(source: str, data: bytes, limits: Limits) -> str:
     """The text of every page, pages joined by blank lines."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
     try:
         reader = PdfReader(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - pypdf fails on broken files in many ways
