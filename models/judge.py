@@ -24,14 +24,16 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 3  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail)
+FORMAT_VERSION = 4  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+# 4: development also reads the chance that any sentence supports the point
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
                      "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance")
 ROLES = ("point", "detail", "point_or_detail")  # what each sentence classifier was trained to find
-DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences")
+DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences",
+                    "any_detail_log_odds")
 OFF_QUESTION_FEATURES = ("best_point", "sum_best_points", "mean_off_topic", "share_nearer_off_topic", "mean_similarity", "log_words",
                          "words")
 # Explanation and judgement: the language examiners reward beyond naming factors (codebook: "The mark out of 20").
@@ -293,6 +295,10 @@ def dense_features(readings: list) -> list[np.ndarray]:
     return features
 
 
+MAX_DETAIL = 0.999  # one sentence alone cannot make "some sentence supports it" certain
+MAX_LOG_ODDS = 20.0  # and no number of sentences makes it infinite
+
+
 def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:
     """Factor x DEVELOP_FEATURES from one essay's sentence x factor probabilities."""
     n, n_factors = point.shape
@@ -302,9 +308,13 @@ def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:
     second = ordered[-2] if n > 1 else np.zeros(n_factors)
     elsewhere = detail.copy()
     elsewhere[np.argmax(point, axis=0), np.arange(n_factors)] = 0.0  # detail in a sentence other than the best point
+    # The chance that at least one sentence supports the point, as if sentences were independent: several middling
+    # detail sentences (a real paragraph of explanation) count for more than the best one alone.
+    log_no_detail = np.sum(np.log1p(-np.clip(detail, 0.0, MAX_DETAIL)), axis=0)
+    any_detail_log_odds = np.clip(np.log(-np.expm1(log_no_detail) + 1e-9) - log_no_detail, -MAX_LOG_ODDS, MAX_LOG_ODDS)
     return np.column_stack([ordered[-1], second, np.minimum(point.sum(axis=0), 4.0), detail.max(axis=0),
                             np.minimum(detail.sum(axis=0), 4.0), elsewhere.max(axis=0) if n > 1 else np.zeros(n_factors),
-                            np.full(n_factors, np.log1p(n))])
+                            np.full(n_factors, np.log1p(n)), any_detail_log_odds])
 
 
 def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -> np.ndarray:
@@ -317,7 +327,7 @@ def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -
 
 
 def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float) -> np.ndarray:
-    # Pasted or repeated sentences are not the student's explanation, so their linking words earn nothing either.
+    # Pasted or repeated sentences are not the student's explanation, so their words (length, linking) earn nothing either.
     words = reading.words.words
     if reading.withheld.any():
         starts = reading.words.starts
@@ -331,5 +341,5 @@ def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.nda
     crediting = float(np.mean(point.max(axis=1) >= 0.5)) if point.size else 0.0
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
                      float(point.max(axis=0).sum()) if point.size else 0.0, float(np.sum(develop * (np.array(levels) > 0))),
-                     np.log1p(len(reading.words.words)), weighing / n, linking / n, float(weighing > 0), off_question,
+                     np.log1p(len(own)), weighing / n, linking / n, float(weighing > 0), off_question,
                      copied_share, crediting])

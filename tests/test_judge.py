@@ -15,7 +15,7 @@ from models.judge import load_judge
 from models.rubric import DEFAULT_RUBRIC
 
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
-ANNOTATED_SETS = [*DEFAULT_TRAINING, DATA / "blind3"]
+ANNOTATED_SETS = [*DEFAULT_TRAINING, DATA / "blind9"]  # blind9: the next test set, annotated like the rest
 
 
 def levels(report) -> dict[str, int]:
@@ -41,7 +41,7 @@ def test_there_are_at_least_three_hundred_training_essays_and_no_unmeasured_test
     training = load_labelled_sets(DEFAULT_TRAINING, FACTORS)
     assert len(training) >= 300
     # A test set joins training only after its one measurement, which its README records under "Status".
-    unmeasured = [folder for folder in DEFAULT_TRAINING if "Not yet measured" in (folder / "README.md").read_text(encoding="utf-8")]
+    unmeasured = [folder for folder in DEFAULT_TRAINING if "not yet measured" in (folder / "README.md").read_text(encoding="utf-8").lower()]
     assert unmeasured == []
 
 
