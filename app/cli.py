@@ -203,9 +203,10 @@ def _print_kinds(data, validation) -> None:
     """Essays that should earn almost nothing: how many stay at 3/20 or below, and how many are told they miss the question."""
     from models.judge import OFF_QUESTION_KINDS
 
+    list_kinds = {"keyword_list", "glossary_or_list", "glossary_list"}  # the labelled sets' names for term lists and glossaries
     print("\n| kind (0-3 by the codebook's bands) | essays | mark <= 3 | highest mark | told it answers another question "
           "| labelled above 3 by the markers (a real point or two) | of the rest, mark <= 3 |\n|---|---|---|---|---|---|---|")
-    for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists", {"keyword_list"})):
+    for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists and glossaries", list_kinds)):
         members = [i for i, e in enumerate(data) if e.kind in kinds]
         marks = [round(validation.marks[i]) for i in members]
         told = sum(validation.off_question[i] for i in members)
