@@ -138,3 +138,15 @@ def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
     report = model.score(terms)
     assert all(level == 0 for level in levels(report).values())
     assert report.mark_20 <= 3
+
+
+def test_several_supporting_sentences_count_for_more_than_the_best_of_them_and_never_for_infinitely_much():
+    from models.judge import DEVELOP_FEATURES, develop_features_of
+
+    any_detail = DEVELOP_FEATURES.index("any_detail_log_odds")
+    point = np.array([[0.9], [0.1], [0.1], [0.1]])
+    one = develop_features_of(point, np.array([[0.2], [0.6], [0.0], [0.0]]))[0, any_detail]
+    three = develop_features_of(point, np.array([[0.2], [0.6], [0.6], [0.6]]))[0, any_detail]
+    assert three > one > 0.0
+    certain = develop_features_of(np.full((300, 1), 0.9), np.ones((300, 1)))[0, any_detail]
+    assert np.isfinite(certain)
