@@ -10,12 +10,12 @@ import pytest
 from models.annotations import check_annotations, load_annotations
 from models.engine import judge_path, load_model
 from models.errors import RubricateError
-from models.evaluate import DEFAULT_TRAINING, load_labelled_set, load_labelled_sets
+from models.evaluate import DATA, DEFAULT_TRAINING, load_labelled_set, load_labelled_sets
 from models.judge import load_judge
 from models.rubric import DEFAULT_RUBRIC
 
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
-ANNOTATED_SETS = list(DEFAULT_TRAINING)
+ANNOTATED_SETS = [*DEFAULT_TRAINING, DATA / "blind10"]  # blind10: the next test set, annotated like the rest
 
 
 def levels(report) -> dict[str, int]:
