@@ -296,6 +296,7 @@ def test_a_tutor_downloads_the_table_edits_it_and_uploads_it_back(app_url, page,
         writer.writerows(rows)
 
     _uploader_in_expander(page, "Import a table you edited").set_input_files(str(edited))
+    _uploader_in_expander(page, "Import a table you edited")  # the upload's rerun may redraw the expander closed: reopen it
     expect(page.get_by_text("edited.csv")).to_be_visible()
     page.get_by_role("button", name="Import changes").click()
     expect(page.get_by_text("Imported 1 level, 0 marks and 1 comment.")).to_be_visible()
