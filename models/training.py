@@ -130,9 +130,8 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
     # The codebook's rules (a point is a statement; a list of factors makes none; naming and signposting make none)
     # stay unless they cost presence F1 out of fold: the sentences they stop are rare in labelled essays, so the
     # F1 barely sees them, but a student who pads an essay with factor names would otherwise earn credit for it.
-    f1 = {gates.tobytes(): _presence_f1(truth, _gated(readings, per_essay, point, detail, gates)[0], per_essay) for gates in RULE_GATES}
-    best_f1 = max(f1.values())
-    judge.rule_gates = max(RULE_GATES, key=lambda gates: (f1[gates.tobytes()] >= best_f1 - F1_NOISE, gates.sum(), f1[gates.tobytes()]))
+    f1 = [_presence_f1(truth, _gated(readings, per_essay, point, detail, gates)[0], per_essay) for gates in RULE_GATES]
+    judge.rule_gates = max(zip(RULE_GATES, f1), key=lambda pair: (pair[1] >= max(f1) - F1_NOISE, pair[0].sum(), pair[1]))[0]
     point, detail = _gated(readings, per_essay, point, detail, judge.rule_gates)
     best = _best(point, per_essay)
     development = np.array([develop_features_of(point[r], detail[r]) for r in per_essay])  # essay x factor x feature
