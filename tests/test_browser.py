@@ -25,7 +25,7 @@ if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package to run the browser test", pytrace=False)
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright  # noqa: E402
 expect.set_options(timeout=WAIT_MS)
 
 
@@ -188,18 +188,21 @@ def _choose(page, label: str, option: str) -> None:
 
 def _uploader_in_expander(page, title: str):
     """The file input inside the expander titled `title`, once the expander is open and the uploader shows."""
-    # A rerun that lands just after the click (the download before it starts one) redraws the expander closed.
-    expander = page.get_by_test_id("stExpander").filter(has_text=title)
-    for _ in range(5):
+    # A rerun that lands just after the click (the download before it starts one) redraws the expander closed, and
+    # while it runs the page can briefly hold the old expander beside the new one: look again after each try.
+    expanders = page.get_by_test_id("stExpander").filter(has_text=title)
+    for _ in range(8):
         _wait_until_idle(page)
-        if expander.locator("details[open]").count() == 0:
-            expander.get_by_text(title).click()
+        expander = expanders.last
         try:
+            if expander.locator("details[open]").count() == 0:
+                expander.get_by_text(title).last.click(timeout=5_000)
             expect(expander.get_by_test_id("stFileUploader")).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
+        except (AssertionError, PlaywrightError):
             continue
-    return expander.locator('input[type="file"]')
+        if expanders.count() == 1:
+            break
+    return expanders.last.locator('input[type="file"]')
 
 
 def test_the_tutors_override_is_what_the_student_report_the_coverage_page_and_a_reload_show(app_url, page, tmp_path):
@@ -297,7 +300,8 @@ def test_a_tutor_downloads_the_table_edits_it_and_uploads_it_back(app_url, page,
 
     _uploader_in_expander(page, "Import a table you edited").set_input_files(str(edited))
     _uploader_in_expander(page, "Import a table you edited")  # the upload's rerun may redraw the expander closed: reopen it
-    expect(page.get_by_text("edited.csv")).to_be_visible()
+    expect(page.get_by_text("edited.csv").first).to_be_visible()
+    _wait_until_idle(page)
     page.get_by_role("button", name="Import changes").click()
     expect(page.get_by_text("Imported 1 level, 0 marks and 1 comment.")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("absent → developed")
