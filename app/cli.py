@@ -165,6 +165,8 @@ def command_evaluate(args) -> int:
         print(f"Agreement with human labels on {len(data)} held-out essays ({_named(folders)}); nothing is tuned on them: "
               "Rubricate as shipped, baseline (b) with a threshold tuned on the training essays.\n")
         print(format_agreement_table(evaluate_held_out(model, data, calibration), factor_ids))
+        reports = model.score_many([e.text for e in data])
+        _print_kinds(data, [r.mark_20 for r in reports], [r.told_off_question for r in reports])
         return 0
     if args.tune:
         folders = args.data or DEFAULT_CALIBRATION
@@ -195,11 +197,11 @@ def command_evaluate(args) -> int:
     for result in validation.per_set:
         count = sum(1 for e in data if e.id.split("/")[0] == result.system)
         print(f"| {result.system} | {count} | {result.macro['f1']:.2f} | {result.macro['kappa']:.2f} | {result.mark_r:.2f} |")
-    _print_kinds(data, validation)
+    _print_kinds(data, validation.marks, validation.off_question)
     return 0
 
 
-def _print_kinds(data, validation) -> None:
+def _print_kinds(data, marks: list[float], off_question: list[bool]) -> None:
     """Essays that should earn almost nothing: how many stay at 3/20 or below, and how many are told they miss the question."""
     from models.judge import OFF_QUESTION_KINDS
 
@@ -208,14 +210,14 @@ def _print_kinds(data, validation) -> None:
           "| labelled above 3 by the markers (a real point or two) | of the rest, mark <= 3 |\n|---|---|---|---|---|---|---|")
     for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists and glossaries", list_kinds)):
         members = [i for i, e in enumerate(data) if e.kind in kinds]
-        marks = [round(validation.marks[i]) for i in members]
-        told = sum(validation.off_question[i] for i in members)
+        kind_marks = [round(marks[i]) for i in members]
+        told = sum(off_question[i] for i in members)
         above = [data[i].mark > 3 for i in members]
         if members:
-            print(f"| {name} | {len(members)} | {sum(m <= 3 for m in marks)} | {max(marks)} | {told} | {sum(above)} "
-                  f"| {sum(m <= 3 for m, a in zip(marks, above) if not a)} of {len(members) - sum(above)} |")
+            print(f"| {name} | {len(members)} | {sum(m <= 3 for m in kind_marks)} | {max(kind_marks)} | {told} | {sum(above)} "
+                  f"| {sum(m <= 3 for m, a in zip(kind_marks, above) if not a)} of {len(members) - sum(above)} |")
     others = [i for i, e in enumerate(data) if e.kind not in OFF_QUESTION_KINDS]
-    print(f"\nOn-question essays told they answer another question: {sum(validation.off_question[i] for i in others)} of {len(others)}.")
+    print(f"\nOn-question essays told they answer another question: {sum(off_question[i] for i in others)} of {len(others)}.")
 
 
 def _named(folders) -> str:

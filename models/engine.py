@@ -26,7 +26,7 @@ from models.copying import ReferenceIndex, copied_sentence_mask
 from models.corpus import Corpus, load_corpus
 from models.errors import RubricateError
 from models.judge import Judge, Judgement, load_judge
-from models.report import CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
+from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
 from models.text import STOP_WORDS, Sentence, Words, count_tokens, split_sentences, stem, word_spans, words, words_make_statement
@@ -451,7 +451,7 @@ class CoverageModel:
         off_question = (judgement.answers_another_question or (ruled_off and overall == 0)) if judged_off else ruled_off
         if off_question:
             warnings.append(
-                f"This essay does not seem to answer the question \"{rubric.question}\": "
+                f"{OFF_QUESTION_WARNING} \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
             )
         return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)

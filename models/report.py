@@ -66,6 +66,10 @@ class CopyCheck:
     passages: tuple[CopiedPassage, ...] = ()
 
 
+# How the off-question warning starts: the student is told this, so it is also what "told it answers another question" counts.
+OFF_QUESTION_WARNING = "This essay does not seem to answer the question"
+
+
 @dataclass(frozen=True)
 class Report:
     rubric_id: str
@@ -78,6 +82,11 @@ class Report:
 
     def factor(self, factor_id: str) -> FactorResult:
         return next(f for f in self.factors if f.id == factor_id)
+
+    @property
+    def told_off_question(self) -> bool:
+        """The essay was told it does not seem to answer the question."""
+        return any(w.startswith(OFF_QUESTION_WARNING) for w in self.warnings)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Report":

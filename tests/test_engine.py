@@ -10,7 +10,7 @@ from models.corpus import load_corpus
 from models.engine import CoverageModel, load_model
 from models.rubric import DEFAULT_RUBRIC, load_rubric
 
-from conftest import DEVSET
+from conftest import DEVSET, devset_essay
 
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
 MENTIONED, DEVELOPED = 1, 2
@@ -75,6 +75,8 @@ def test_essay_on_the_purges_has_low_coverage_and_an_off_question_warning(model,
     report = model.score(essay("purges_other_question"))
     assert report.overall < 30
     assert any("does not seem to answer the question" in w for w in report.warnings), report.warnings
+    assert report.told_off_question
+    assert not model.score(devset_essay("d11.txt")).told_off_question  # on the question, if thin: not told
 
 
 def test_strong_devset_essay_covers_all_five_factors_and_marks_high(model):
