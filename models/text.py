@@ -406,12 +406,42 @@ _IRREGULAR_VERBS = {
 }
 
 
+# American spellings to British ones, so "maneuvered", "capitalized" and "the Lenin Enrollment" are the words the rubric,
+# the corpus and most training essays use. Only the stem is changed, and every text goes through the same mapping.
+_AMERICAN_WORDS = {
+    "defense": "defence", "defenses": "defences", "defenseless": "defenceless", "offense": "offence", "offenses": "offences",
+    "pretense": "pretence", "center": "centre", "centers": "centres", "centered": "centred", "centering": "centring",
+    "theater": "theatre", "theaters": "theatres", "judgment": "judgement", "judgments": "judgements",
+    "enrollment": "enrolment", "enrollments": "enrolments", "program": "programme", "programs": "programmes",
+}
+_AMERICAN_OR = ("favor", "honor", "labor", "behavior", "rumor", "color", "neighbor", "vigor", "humor", "endeavor",
+                "valor", "harbor", "armor", "savior", "fervor", "rigor", "splendor", "clamor", "candor", "ardor")
+_AMERICAN_IZE = re.compile(r"(?<=\w{3})[iy]z(?=(?:e|es|ed|er|ers|ing|ation|ations)$)")
+
+
+def british_spelling(word: str) -> str:
+    """The British spelling of a lower-cased American one ("maneuvered" -> "manoeuvred"); other words unchanged."""
+    if word in _AMERICAN_WORDS:
+        return _AMERICAN_WORDS[word]
+    if "maneuver" in word:
+        return word.replace("maneuver", "manoeuvre").replace("manoeuvree", "manoeuvre").replace("manoeuvrei", "manoeuvri")
+    if "z" in word:
+        word = _AMERICAN_IZE.sub(lambda m: m.group()[0] + "s", word)
+    for american in _AMERICAN_OR:
+        if word.startswith(american):
+            return american[:-2] + "our" + word[len(american):]
+    if word.startswith("skeptic"):
+        return "sceptic" + word[7:]
+    return word
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Snowball stem of one lower-cased word (irregular verb forms first to their base); cached because essays repeat their words."""
+    """Snowball stem of one lower-cased word (British spelling, irregular verb forms to their base first); cached because
+    essays repeat their words."""
     if word.endswith("'s"):
         word = word[:-2]
-    word = word.replace("'", "")
+    word = british_spelling(word.replace("'", ""))
     return _STEMMER.stem(_IRREGULAR_VERBS.get(word, word))
 
 

@@ -130,6 +130,15 @@ def test_everyday_words_are_never_corrected_into_rubric_words(model):
     assert model.speller_.correct("arrogent") == "arrogant"  # a real misspelling is still corrected
 
 
+def test_american_spelling_reads_as_the_british_words_of_the_rubric_and_corpus(model):
+    american = "Stalin maneuvered his rivals, capitalized on the Lenin Enrollment and organized his defense with favor"
+    british = "Stalin manoeuvred his rivals, capitalised on the Lenin Enrolment and organised his defence with favour"
+    assert model.tokens(american) == model.tokens(british)
+    assert [(f.level, f.score) for f in model.score(american).factors] == [(f.level, f.score) for f in model.score(british).factors]
+    assert model.tokens("size, prize, seize and citizen") == ["size", "prize", "seiz", "citizen", "size prize", "prize seiz",
+                                                             "seiz citizen"]  # no -ize ending to change
+
+
 def test_a_sentence_listing_the_factors_makes_none_of_their_points(model):
     text = "Luck, alliances, the testament, the grey blur and Trotsky's weaknesses were all factors and they link together."
     assert all(level == 0 for level in levels(model.score(text)).values())
