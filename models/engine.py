@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 from bisect import bisect_left
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +214,36 @@ class CoverageModel:
         self.copy_groups_ = {"references": set(references), "wording": set(wording)}
         self.copy_index_ = ReferenceIndex({**references, **wording}, labels={**labels, **{key: RUBRIC_WORDING for key in wording}},
                                           min_run_words=rubric.copy.min_run_words, substitutions_in=set(references))
+        if self.judge is not None:
+            self.suggestions_ = self._judged_suggestions()
         return self
+
+    def _judged_suggestions(self) -> list[Suggestion]:
+        """Excerpts the learned judge reads as making the factor's point, more than any other factor's: what a student
+        can learn the point from. The similarity ranking showed a sentence about forming alliances as Trotsky's weakness,
+        and an essay's opening ("due to a variety of lucky events") for luck, where the judge picks Lenin dying without
+        choosing a successor. Whole sentences, from two essays where it can; the similarity ranking fills any place left."""
+        essays = self.corpus.essays
+        # Read as a student's own sentences: every one of them is, of course, a copy of a reference essay.
+        readings = [replace(r, copied=np.zeros_like(r.copied)) for r in self.read_essays([e.text for e in essays])]
+        point = self.judge.point_probabilities(readings)
+        sentences = [(essay.id, s.text) for essay, reading in zip(essays, readings) for s in reading.sentences]
+        whole = [text[:1].isupper() and text.rstrip().endswith((".", "!", "?", '"', "”")) for _, text in sentences]
+        suggestions = []
+        for f, factor in enumerate(self.rubric.factors):
+            margin = point[:, f] - (np.delete(point, f, axis=1).max(axis=1) if point.shape[1] > 1 else 0.0)
+            ranked = [i for i in np.argsort(-margin, kind="stable") if whole[i] and point[i, f] >= 0.5 and margin[i] > 0]
+            # Two essays' ways of making the point say more than two sentences of one.
+            other_essays = [i for i in ranked[1:] if sentences[i][0] != sentences[ranked[0]][0]] if ranked else []
+            chosen = ranked[:1] + other_essays + ranked[1:]
+            excerpts = []
+            for i in chosen:
+                excerpt = Excerpt(_shorten(sentences[i][1]), sentences[i][0])
+                if excerpt not in excerpts and len(excerpts) < EXCERPTS_PER_SUGGESTION:
+                    excerpts.append(excerpt)
+            excerpts += [e for _, e in self.excerpts_[f] if e not in excerpts][: EXCERPTS_PER_SUGGESTION - len(excerpts)]
+            suggestions.append(Suggestion(factor.guidance, tuple(excerpts)))
+        return suggestions
 
     def with_judge(self, judge: Judge | None) -> "CoverageModel":
         """The same fitted model judged by another (or a recalibrated) judge."""

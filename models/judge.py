@@ -163,6 +163,13 @@ class Judge:
         probabilities = _sigmoid(out)
         return (probabilities[:, 0, :] + probabilities[:, 2, :]) / 2, probabilities[:, 1, :]
 
+    def point_probabilities(self, readings: list) -> np.ndarray:
+        """Sentence x factor: how likely each of the readings' sentences (in order) makes each factor's point."""
+        tokens = [t for reading in readings for t in reading.tokens]
+        if not tokens:
+            return np.zeros((0, self.sentence_weights.shape[1]))
+        return self.sentence_probabilities(self.sentence_matrix(tokens), dense_features(readings))[0]
+
     def judge_many(self, readings: list) -> list[Judgement]:
         """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
         n_factors = self.sentence_weights.shape[1]

@@ -222,6 +222,17 @@ def test_suggestion_excerpts_quote_the_reference_essays(model, essay):
         assert quoted in corpus[excerpt.source]
 
 
+def test_a_missing_factors_excerpts_are_reference_sentences_the_judge_reads_as_making_that_point(model):
+    report = model.score("Stalin was General Secretary, so he appointed his supporters and they voted for him.")
+    suggestions = {f.id: [x.text for x in f.suggestion.excerpts] for f in report.factors if f.level == 0}
+    assert set(suggestions) >= {"luck", "trotsky_weaknesses", "testament", "alliances"}
+    assert any("without choosing a successor" in text for text in suggestions["luck"]), suggestions["luck"]
+    # Before, Trotsky's suggestion quoted a sentence about Stalin forming alliances.
+    assert not any("forming alliances" in text for text in suggestions["trotsky_weaknesses"]), suggestions["trotsky_weaknesses"]
+    assert all(text[:1].isupper() for texts in suggestions.values() for text in texts)  # whole sentences, not a clause
+    assert all(len({x.source for x in f.suggestion.excerpts}) == 2 for f in report.factors if f.level == 0)  # two essays' ways
+
+
 def test_same_essay_gives_the_same_json_twice(model, essay):
     text = essay("testament_only")
     first = json.dumps(model.score(text).to_dict(), sort_keys=True)
