@@ -164,8 +164,8 @@ def command_evaluate(args) -> int:
         calibration = load_labelled_sets([f for f in DEFAULT_TRAINING if Path(f).is_dir()], factor_ids)
         print(f"Agreement with human labels on {len(data)} held-out essays ({_named(folders)}); nothing is tuned on them: "
               "Rubricate as shipped, baseline (b) with a threshold tuned on the training essays.\n")
-        print(format_agreement_table(evaluate_held_out(model, data, calibration), factor_ids))
         reports = model.score_many([e.text for e in data])
+        print(format_agreement_table(evaluate_held_out(model, data, calibration, reports), factor_ids))
         _print_kinds(data, [r.mark_20 for r in reports], [r.told_off_question for r in reports])
         return 0
     if args.tune:
@@ -203,12 +203,11 @@ def command_evaluate(args) -> int:
 
 def _print_kinds(data, marks: list[float], off_question: list[bool]) -> None:
     """Essays that should earn almost nothing: how many stay at 3/20 or below, and how many are told they miss the question."""
-    from models.judge import OFF_QUESTION_KINDS
+    from models.judge import LIST_KINDS, OFF_QUESTION_KINDS
 
-    list_kinds = {"keyword_list", "glossary_or_list", "glossary_list"}  # the labelled sets' names for term lists and glossaries
     print("\n| kind (0-3 by the codebook's bands) | essays | mark <= 3 | highest mark | told it answers another question "
           "| labelled above 3 by the markers (a real point or two) | of the rest, mark <= 3 |\n|---|---|---|---|---|---|---|")
-    for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists and glossaries", list_kinds)):
+    for name, kinds in (("off-question essays", OFF_QUESTION_KINDS), ("key-term lists and glossaries", LIST_KINDS)):
         members = [i for i, e in enumerate(data) if e.kind in kinds]
         kind_marks = [round(marks[i]) for i in members]
         told = sum(off_question[i] for i in members)

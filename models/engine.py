@@ -233,14 +233,9 @@ class CoverageModel:
         for f, factor in enumerate(self.rubric.factors):
             margin = point[:, f] - (np.delete(point, f, axis=1).max(axis=1) if point.shape[1] > 1 else 0.0)
             ranked = [i for i in np.argsort(-margin, kind="stable") if whole[i] and point[i, f] >= 0.5 and margin[i] > 0]
-            # Two essays' ways of making the point say more than two sentences of one.
-            other_essays = [i for i in ranked[1:] if sentences[i][0] != sentences[ranked[0]][0]] if ranked else []
-            chosen = ranked[:1] + other_essays + ranked[1:]
-            excerpts = []
-            for i in chosen:
-                excerpt = Excerpt(_shorten(sentences[i][1]), sentences[i][0])
-                if excerpt not in excerpts and len(excerpts) < EXCERPTS_PER_SUGGESTION:
-                    excerpts.append(excerpt)
+            # Two essays' ways of making the point say more than two sentences of one: after the best, other essays first.
+            chosen = ranked[:1] + sorted(ranked[1:], key=lambda i: sentences[i][0] == sentences[ranked[0]][0])
+            excerpts = [Excerpt(_shorten(sentences[i][1]), sentences[i][0]) for i in chosen[:EXCERPTS_PER_SUGGESTION]]
             excerpts += [e for _, e in self.excerpts_[f] if e not in excerpts][: EXCERPTS_PER_SUGGESTION - len(excerpts)]
             suggestions.append(Suggestion(factor.guidance, tuple(excerpts)))
         return suggestions

@@ -20,6 +20,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 from models.annotations import Annotation, load_annotations
 from models.engine import CoverageModel, factor_level
 from models.errors import RubricateError
+from models.report import Report
 from models.rubric import Rubric, Scoring
 from models.text import split_sentences
 
@@ -273,10 +274,12 @@ def evaluate_all(model: CoverageModel, data: list[LabelledEssay]) -> tuple[list[
     return [engine, keyword_baseline(model, data), description_baseline(model, data)], tuned
 
 
-def evaluate_held_out(model: CoverageModel, data: list[LabelledEssay], calibration: list[LabelledEssay]) -> list[Agreement]:
+def evaluate_held_out(model: CoverageModel, data: list[LabelledEssay], calibration: list[LabelledEssay],
+                      reports: list[Report] | None = None) -> list[Agreement]:
     """A set never used for tuning: the engine as shipped (the learned judge where one is trained, and the similarity
-    rules alone), baselines (a) and (c) as they are and (b) with its threshold from `calibration`."""
-    results = [evaluate_shipped(model, data, "Rubricate (as shipped)")]
+    rules alone), baselines (a) and (c) as they are and (b) with its threshold from `calibration`. `reports`: the
+    model's reports on `data`, when the caller has them already."""
+    results = [evaluate_shipped(model, data, "Rubricate (as shipped)", reports)]
     if model.judge is not None:
         results.append(evaluate_shipped(model.without_judge(), data, "Similarity rules alone (as shipped)"))
     results += [keyword_baseline(model, data), description_baseline(model, data, calibration)]
@@ -341,9 +344,10 @@ def cross_validate_judge(model: CoverageModel, data: list[LabelledEssay], folds:
     return CrossValidation(result, evidence, per_set, [j.mark for j in judgements], [j.answers_another_question for j in judgements])
 
 
-def evaluate_shipped(model: CoverageModel, data: list[LabelledEssay], system: str) -> Agreement:
-    """The model exactly as loaded: its levels and marks on `data`, nothing tuned on it."""
-    reports = model.score_many([e.text for e in data])
+def evaluate_shipped(model: CoverageModel, data: list[LabelledEssay], system: str, reports: list[Report] | None = None) -> Agreement:
+    """The model exactly as loaded: its levels and marks on `data`, nothing tuned on it (`reports`: its reports on
+    `data`, when already made)."""
+    reports = reports if reports is not None else model.score_many([e.text for e in data])
     return agreement(system, model.rubric.factor_ids, [e.levels for e in data], [{f.id: f.level for f in r.factors} for r in reports],
                      [e.mark for e in data], [float(r.mark_20) for r in reports])
 
