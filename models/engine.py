@@ -29,7 +29,8 @@ from models.judge import Judge, Judgement, load_judge
 from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import STOP_WORDS, Sentence, Words, count_tokens, split_sentences, stem, word_spans, words, words_make_statement
+from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_note_shaped, opens_with_date, split_sentences, stem, word_spans, words,
+                         words_make_statement)
 
 RUBRIC_WORDING = "the rubric's own wording or Rubricate's guidance"
 BORROWED_SHARE = 0.8  # a sentence this much inside runs shared with the rubric's wording is the rubric's, not the student's
@@ -91,6 +92,8 @@ class EssayReading:
     withheld: np.ndarray  # per sentence: earns no credit (repeated, borrowed, or copied where the rubric gives copies none)
     borrowed: np.ndarray  # per sentence: repeats the rubric's own statements or the tool's guidance word for word
     substance: np.ndarray  # per sentence: how many of its words say something beyond naming factors and signposting
+    note_shaped: np.ndarray  # per sentence: written as a revision note ("Term: definition", "A -> B -> C"), not prose
+    dated: np.ndarray  # per sentence: opens with its date, as a narrative tells events
 
 
 class CoverageModel:
@@ -370,7 +373,9 @@ class CoverageModel:
                 essay_scores[withheld, :] = 0.0
             readings.append(EssayReading(sentences, essay_words, essay_scores, scores[rows], closest[rows], off_topic[rows],
                                          named[rows], copy_check, copied, similarity[rows], referred[rows], statement[rows],
-                                         token_lists[rows], repeated, withheld, borrowed, substance))
+                                         token_lists[rows], repeated, withheld, borrowed, substance,
+                                         np.array([is_note_shaped(s.text) for s in sentences], dtype=bool),
+                                         np.array([opens_with_date(s.text) for s in sentences], dtype=bool)))
         return readings
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:

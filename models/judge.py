@@ -24,14 +24,16 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 4  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
-# 4: development also reads the chance that any sentence supports the point
+FORMAT_VERSION = 5  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+# 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
+# opening with its date), itself and as the essay's share
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
 LIST_KINDS = frozenset({"keyword_list", "glossary_or_list", "glossary_list"})  # the labelled sets' names for term lists and glossaries
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
-                     "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance")
+                     "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance", "note_shaped",
+                     "essay_note_share", "dated", "essay_dated_share")
 ROLES = ("point", "detail", "point_or_detail")  # what each sentence classifier was trained to find
 DEVELOP_FEATURES = ("max_point", "second_point", "sum_point", "max_detail", "sum_detail", "detail_elsewhere", "log_sentences",
                     "any_detail_log_odds")
@@ -71,7 +73,7 @@ class _PhraseCounter:
 
 _WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
 MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
-                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting")
+                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -287,6 +289,10 @@ def dense_features(readings: list) -> list[np.ndarray]:
     others = np.where(scores >= top, runner_up, top)  # the best score among the other factors
     log_words = np.log1p([len(t) for r in readings for t in r.tokens])
     substance = np.log1p(stack("substance"))
+    note_shaped, dated = stack("note_shaped").astype(np.float32), stack("dated").astype(np.float32)
+    # A line among notes is a note whatever its own shape (and one among dated events, an event): the share of the
+    # essay's *other* lines of that shape, so a one-line answer is judged by what it says.
+    note_share, dated_share = _share_of_others(note_shaped, counts), _share_of_others(dated, counts)
     shared = [off_topic, statement.astype(np.float32), named.sum(axis=1), copied.astype(np.float32), log_words]
     previous_named = previous(named)
     about = np.maximum(np.maximum(named, referred), previous_named * 0.5)
@@ -298,9 +304,16 @@ def dense_features(readings: list) -> list[np.ndarray]:
         columns = [score, sim, nm, ref, *shared, prev_score, next_score, prev_named, other, position, repeated.astype(np.float32),
                    prev_sim, next_sim,
                    # Closeness counts most in a sentence about the factor: naming it, or referring back to it by pronoun.
-                   sim_about, substance]
+                   sim_about, substance, note_shaped, note_share, dated, dated_share]
         features.append(np.column_stack(columns).astype(np.float32))
     return features
+
+
+def _share_of_others(flags: np.ndarray, counts: list[int]) -> np.ndarray:
+    """Per sentence: the share of the other sentences of its essay that are flagged (0 for a one-sentence essay)."""
+    sizes = np.repeat(counts, counts).astype(np.float32)
+    totals = np.repeat([float(part.sum()) for part in np.split(flags, np.cumsum(counts)[:-1])], counts)
+    return np.where(sizes > 1, (totals - flags) / np.maximum(sizes - 1, 1), 0.0).astype(np.float32)
 
 
 MAX_DETAIL = 0.999  # one sentence alone cannot make "some sentence supports it" certain
@@ -350,4 +363,4 @@ def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.nda
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
                      float(point.max(axis=0).sum()) if point.size else 0.0, float(np.sum(develop * (np.array(levels) > 0))),
                      np.log1p(len(own)), weighing / n, linking / n, float(weighing > 0), off_question,
-                     copied_share, crediting])
+                     copied_share, crediting, float(np.mean(reading.note_shaped)) if len(reading.sentences) else 0.0])

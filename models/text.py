@@ -89,6 +89,28 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
     return False
 
 
+# Notes rather than prose: "Term: definition", "Q: ...", "Trotsky - arrogant", or a chain "GS -> jobs -> votes",
+# "grey blur / underestimated". A head of at most four words before the mark; a chain needs two links.
+_NOTE_HEAD = re.compile(r"^\W{0,3}(?:[^\s:=→–—]+\s+){0,3}[^\s:=→–—]+\s*(?::|=|->|→|\s[–—-]\s)\s*\S")
+_NOTE_LINK = re.compile(r"\s(?:/|->|→|–|—|-|\+)\s|\s?(?:->|→)\s?")
+
+
+def is_note_shaped(text: str) -> bool:
+    """True for a revision-note line (a glossary entry, a flashcard side, a mind-map branch), whatever it says:
+    such lines are how term lists are written, so the judge weighs them (they make a point less often than prose)."""
+    return _NOTE_HEAD.match(text) is not None or len(_NOTE_LINK.findall(text)) >= 2
+
+
+# A sentence that opens with its date ("In 1922 Stalin became General Secretary.", "1926 – ...") is how a narrative
+# tells events, which may or may not say why they mattered.
+_DATED_START = re.compile(r"^\W{0,3}(?:(?:in|by|on|from|during|after|until|at the end of)\s+)?(?:(?:early|late|mid)[- ]?)?"
+                          r"(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+)?\d{4}\b", re.I)
+
+
+def opens_with_date(text: str) -> bool:
+    return _DATED_START.match(text) is not None
+
+
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of the essay; `essay[start:end] == text`."""

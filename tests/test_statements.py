@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.text import is_statement
+from models.text import is_note_shaped, is_statement, opens_with_date
 
 
 @pytest.mark.parametrize("text", [
@@ -31,3 +31,34 @@ def test_sentences_that_assert_or_relate_something_are_statements(text):
 ])
 def test_headings_lists_and_bare_date_entries_are_not_statements(text):
     assert not is_statement(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Troika: a group of three, used for Stalin, Zinoviev and Kamenev in 1923-25.",
+    "Q: What did Trotsky miss in January 1924?",
+    "Trotsky - arrogant",
+    "GEN SEC → 1922 → Card-Index → appointed his supporters to local jobs",
+    "Zinoviev + Kamenev / Bukharin / left vs right",
+])
+def test_revision_note_lines_are_told_apart_from_prose(text):
+    assert is_note_shaped(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Stalin, who had been General Secretary since 1922, appointed loyal men to the provinces.",
+    "However, there was another reason: his rivals underestimated him.",
+    "Trotsky was ill in 1923 - a stroke of luck for Stalin.",
+])
+def test_prose_with_a_colon_or_a_dash_is_not_a_note(text):
+    assert not is_note_shaped(text)
+
+
+@pytest.mark.parametrize("text, dated", [
+    ("In 1922 Stalin became General Secretary.", True),
+    ("In April 1922 Stalin was made General Secretary.", True),
+    ("1926 – Zinoviev and Kamenev joined Trotsky.", True),
+    ("On 21 January 1924 Lenin died.", True),
+    ("Stalin became General Secretary in 1922.", False),
+])
+def test_a_sentence_that_opens_with_its_date_is_told_apart(text, dated):
+    assert opens_with_date(text) is dated
