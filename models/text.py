@@ -89,8 +89,8 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
     return False
 
 
-# Notes rather than prose: "Term: definition", "Q: ...", "Trotsky - arrogant", or a chain "GS -> jobs -> votes",
-# "grey blur / underestimated". A head of at most four words before the mark; a chain needs two links.
+# Notes rather than prose: "Term: definition", "Q: ...", "Trotsky - arrogant", or a chain of two links or more:
+# "GS -> jobs -> votes", "Zinoviev + Kamenev / Bukharin". A head is at most four words before the mark.
 _NOTE_HEAD = re.compile(r"^\W{0,3}(?:[^\s:=→–—]+\s+){0,3}[^\s:=→–—]+\s*(?::|=|->|→|\s[–—-]\s)\s*\S")
 _NOTE_LINK = re.compile(r"\s(?:/|->|→|–|—|-|\+)\s|\s?(?:->|→)\s?")
 
