@@ -166,21 +166,24 @@ class Judge:
         probabilities = _sigmoid(out)
         return (probabilities[:, 0, :] + probabilities[:, 2, :]) / 2, probabilities[:, 1, :]
 
-    def point_probabilities(self, readings: list) -> np.ndarray:
-        """Sentence x factor: how likely each of the readings' sentences (in order) makes each factor's point."""
-        tokens = [t for reading in readings for t in reading.tokens]
-        if not tokens:
-            return np.zeros((0, self.sentence_weights.shape[1]))
-        return self.sentence_probabilities(self.sentence_matrix(tokens), dense_features(readings))[0]
-
-    def judge_many(self, readings: list) -> list[Judgement]:
-        """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
+    def _read_sentences(self, readings: list) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+        """(words, point, detail) for all the readings' sentences in order: their word matrix and probabilities."""
         n_factors = self.sentence_weights.shape[1]
         tokens = [t for reading in readings for t in reading.tokens]
         if not tokens:
-            return [self.judge_probabilities(r, np.zeros((0, n_factors)), np.zeros((0, n_factors))) for r in readings]
+            return sparse.csr_matrix((0, len(self.vocabulary))), np.zeros((0, n_factors)), np.zeros((0, n_factors))
         words = self.sentence_matrix(tokens)
-        point, detail = self.sentence_probabilities(words, dense_features(readings))
+        return (words, *self.sentence_probabilities(words, dense_features(readings)))
+
+    def point_probabilities(self, readings: list) -> np.ndarray:
+        """Sentence x factor: how likely each of the readings' sentences (in order) makes each factor's point."""
+        return self._read_sentences(readings)[1]
+
+    def judge_many(self, readings: list) -> list[Judgement]:
+        """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
+        words, point, detail = self._read_sentences(readings)
+        if not words.shape[0]:
+            return [self.judge_probabilities(r, point, detail) for r in readings]
         word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
         judgements, row = [], 0
         for reading, word_score in zip(readings, word_scores):
