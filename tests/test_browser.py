@@ -173,13 +173,14 @@ def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, p
 def _choose(page, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox labelled `label`, and wait for the rerun it starts."""
     # A rerun that starts just after the click redraws the box and closes its list: open it again until it stays open.
+    # While a rerun draws, the page can briefly hold the old box beside the new one: act on the newest.
     for _ in range(5):
         _wait_until_idle(page)
-        page.get_by_label(label, exact=True).click()
         try:
+            page.get_by_label(label, exact=True).last.click(timeout=5_000)
             expect(page.get_by_role("listbox")).to_be_visible(timeout=5_000)
             break
-        except AssertionError:
+        except (AssertionError, PlaywrightError):
             page.keyboard.press("Escape")
     page.keyboard.type(option)  # filters a long list (marks 0-20) down to the one option
     page.get_by_role("option", name=option, exact=True).click()
