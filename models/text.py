@@ -93,12 +93,16 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
 # "GS -> jobs -> votes", "Zinoviev + Kamenev / Bukharin". A head is at most four words before the mark.
 _NOTE_HEAD = re.compile(r"^\W{0,3}(?:[^\s:=→–—]+\s+){0,3}[^\s:=→–—]+\s*(?::|=|->|→|\s[–—-]\s)\s*\S")
 _NOTE_LINK = re.compile(r"\s(?:/|->|→|–|—|-|\+)\s|\s?(?:->|→)\s?")
+_NOTE_LINK_MARKS = ("-", "/", "+", "→", "–", "—")  # every link above holds one of these
 
 
 def is_note_shaped(text: str) -> bool:
     """True for a revision-note line (a glossary entry, a flashcard side, a mind-map branch), whatever it says:
     such lines are how term lists are written, so the judge weighs them (they make a point less often than prose)."""
-    return _NOTE_HEAD.match(text) is not None or len(_NOTE_LINK.findall(text)) >= 2
+    if _NOTE_HEAD.match(text) is not None:
+        return True
+    # Most sentences hold no link mark at all: looking for one first spares them the regex scan (3 of 4 µs a sentence).
+    return any(mark in text for mark in _NOTE_LINK_MARKS) and len(_NOTE_LINK.findall(text)) >= 2
 
 
 # A sentence that opens with its date ("In 1922 Stalin became General Secretary.", "1926 – ...") is how a narrative
