@@ -368,6 +368,8 @@ def count_words(text: str, at_most: int) -> int:
 # Split at words kept as pieces: gap, word, gap, word, ..., gap. Adding up the pieces' lengths gives every
 # word's span with no match object made (half the time of finditer and reading each match's span).
 _WORD_PIECES = re.compile(f"({WORD_PATTERN.pattern})")
+# The same for lower-case ASCII text, where a letter is a-z: plain ranges, a third faster than Unicode's classes.
+_ASCII_WORD_PIECES = re.compile(r"([a-z]+(?:'[a-z]+)*|[0-9]{3,4}s?)")
 
 
 def word_spans(text: str) -> Words:
@@ -375,7 +377,7 @@ def word_spans(text: str) -> Words:
     unified = _unify_apostrophes(text)
     folded = unified.lower()
     if len(folded) == len(unified):
-        pieces = _WORD_PIECES.split(folded)
+        pieces = (_ASCII_WORD_PIECES if folded.isascii() else _WORD_PIECES).split(folded)
         found = pieces[1::2]
         piece_ends = list(accumulate(map(len, pieces)))
         starts, ends = piece_ends[0:-1:2], piece_ends[1::2]
