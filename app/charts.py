@@ -1,8 +1,9 @@
-"""Charts the pages draw: essays × factors, and reference essays × factors."""
+"""Charts the pages draw: essays × factors, marks, and reference essays × factors."""
 from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
@@ -34,6 +35,16 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
         )
         .properties(height=heatmap_height(data["essay"].nunique()))
     )
+
+
+def marks_histogram(marks: Sequence[int]) -> alt.Chart:
+    """Essays per mark, one bar for each mark 0-20 centred on its label (a binned axis drew 12 between the 12 and 13 ticks)."""
+    counts = pd.Series(marks, dtype=int).value_counts().reindex(range(21), fill_value=0)
+    return alt.Chart(pd.DataFrame({"mark": counts.index, "essays": counts.values})).mark_bar(color="#2f6fb3").encode(
+        x=alt.X("mark:O", title="mark /20", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("essays:Q", title="essays", axis=alt.Axis(tickMinStep=1, format="d")),
+        tooltip=["mark", "essays"],
+    ).properties(height=200)
 
 
 def heatmap_height(essays: int) -> int:

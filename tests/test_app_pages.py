@@ -203,6 +203,13 @@ def test_heatmap_has_a_cell_per_marked_essay_and_factor(model, two_essays_and_a_
     assert set(data["essay"]) == {"alice", "bob"}
 
 
+def test_marks_histogram_has_one_bar_per_mark_from_0_to_20_counting_the_essays():
+    data = charts.marks_histogram([12, 12, 3, 20, 0]).data
+    assert list(data["mark"]) == list(range(21))
+    assert dict(zip(data["mark"], data["essays"]))[12] == 2
+    assert data["essays"].sum() == 5 and data["essays"][[0, 3, 20]].tolist() == [1, 1, 1]
+
+
 # ------------------------------------------------------------------ coverage page
 def test_coverage_page_renders_the_corpus_support_matrix(model):
     at = app().switch_page("views/coverage.py").run()

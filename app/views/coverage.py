@@ -66,14 +66,7 @@ else:
             else:
                 st.markdown("Every essay mentions every factor.")
         st.markdown("**Marks out of 20**")
-        marks = pd.DataFrame({"mark": cover.marks})
-        st.altair_chart(
-            alt.Chart(marks).mark_bar(color="#2f6fb3").encode(
-                x=alt.X("mark:Q", bin=alt.Bin(extent=[0, 21], step=1), title="mark /20", axis=alt.Axis(format="d", tickMinStep=1)),
-                y=alt.Y("count():Q", title="essays", axis=alt.Axis(tickMinStep=1, format="d")),
-            ).properties(height=200),
-            width="stretch",
-        )
+        st.altair_chart(charts.marks_histogram(cover.marks), width="stretch")
         st.markdown("**Shared passages between students**")
         if pairs:
             st.dataframe(tables.pairs_table(pairs, inputs, loading.reference_titles(model)), hide_index=True, width="stretch", placeholder="")
