@@ -75,8 +75,10 @@ def is_statement(text: str) -> bool:
 def words_make_statement(text: str, lowered: list[str], starts: list[int], ends: list[int], sentence_start: int) -> bool:
     """`is_statement` for a sentence whose words (lower-cased, with their spans in `text`) are already found."""
     previous, previous_is_name = "", False
+    # A sentence typed in capitals ("STALIN WAS GENERAL SECRETARY") says nothing by its capitals: none of its words is a name.
+    shouted = bool(starts) and text[sentence_start : ends[-1]].isupper()
     for word, start, end in zip(lowered, starts, ends):
-        capitalised = text[start].isupper()
+        capitalised = text[start].isupper() and not shouted
         is_name = capitalised and start > sentence_start  # "the Left", "United Opposition": names, not verbs
         if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
             return True

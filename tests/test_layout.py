@@ -43,6 +43,12 @@ def test_an_essay_typed_one_word_per_line_is_marked_as_typed():
     assert marked(one_per_line) == marked(essay)
 
 
+def test_an_essay_typed_in_capitals_is_marked_as_typed():
+    """Some students write (and some transcribe) in capitals; capitals then say nothing about names or headings."""
+    for essay in ESSAYS:
+        assert marked(essay.upper()) == marked(essay)
+
+
 def test_rejoining_keeps_every_offset_one_character_for_one():
     wrapped = hard_wrapped(ESSAYS[0], 40)
     rejoined = rejoin_wrapped_lines(wrapped)

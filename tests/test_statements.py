@@ -15,6 +15,8 @@ from models.text import is_note_shaped, is_statement, opens_with_date
     "1923-25: triumvirate with Zinoviev and Kamenev against Trotsky.",
     "The real significance of the post lay in appointments.",
     "So they united against him.",
+    "STALIN APPOINTED LOYAL MEN TO THE PROVINCES.",
+    "TROTSKY MISSED LENIN'S FUNERAL",
 ])
 def test_sentences_that_assert_or_relate_something_are_statements(text):
     assert is_statement(text)
@@ -28,6 +30,7 @@ def test_sentences_that_assert_or_relate_something_are_statements(text):
     "The triumvirate, Zinoviev, Kamenev, Bukharin, the Left and the Right.",
     "1922 - General Secretary, Orgburo, Politburo, Comrade Card-Index",
     "Luck",
+    "KEY PEOPLE: LENIN, TROTSKY, ZINOVIEV, KAMENEV.",
 ])
 def test_headings_lists_and_bare_date_entries_are_not_statements(text):
     assert not is_statement(text)
