@@ -199,7 +199,8 @@ class Judge:
                 if reading.tokens else 0.0
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
-        develop = _sigmoid(np.sum(develop_features_of(point, detail) * self.develop_weights, axis=1) + self.develop_bias)
+        own = ~reading.withheld  # a sentence said again, or pasted, makes the essay no longer: it counts for nothing here either
+        develop = _sigmoid(np.sum(develop_features_of(point[own], detail[own]) * self.develop_weights, axis=1) + self.develop_bias)
         credited = point >= self.presence_threshold[np.newaxis, :]
         present = credited.any(axis=0).tolist()
         levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]

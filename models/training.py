@@ -134,7 +134,8 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
     judge.rule_gates = max(zip(RULE_GATES, f1), key=lambda pair: (pair[1] >= max(f1) - F1_NOISE, pair[0].sum(), pair[1]))[0]
     point, detail = _gated(readings, per_essay, point, detail, judge.rule_gates)
     best = _best(point, per_essay)
-    development = np.array([develop_features_of(point[r], detail[r]) for r in per_essay])  # essay x factor x feature
+    development = np.array([develop_features_of(point[r][~reading.withheld], detail[r][~reading.withheld])  # essay x factor x feature
+                            for reading, r in zip(readings, per_essay)])
     for f in range(n_factors):
         judge.presence_threshold[f] = _best_threshold(truth[:, f] >= 1, best[:, f])
         features = development[:, f]
