@@ -233,23 +233,27 @@ def description_baseline(model: CoverageModel, data: list[LabelledEssay],
     def levels_at(t: float, similarity: np.ndarray) -> dict[str, int]:
         return {f.id: 2 if similarity[k] >= 2 * t else (1 if similarity[k] >= t else 0) for k, f in enumerate(rubric.factors)}
 
-    def best_threshold(essays: list[LabelledEssay], similarity: np.ndarray) -> float:
-        truth = np.array([[e.levels[f] for f in rubric.factor_ids] for e in essays])
-        def fitness(t: float) -> float:
-            predicted = np.array([[levels_at(t, row)[f] for f in rubric.factor_ids] for row in similarity])
-            return agreement_objective(truth, predicted)
-        return max(BASELINE_THRESHOLDS, key=fitness)
+    def levels_by_threshold(similarity: np.ndarray) -> dict[float, np.ndarray]:
+        """Each threshold's essays x factors levels, made once: leave-one-out then only picks rows (it was quadratic)."""
+        return {t: np.array([[levels_at(t, row)[f] for f in rubric.factor_ids] for row in similarity]).reshape(-1, len(rubric.factors))
+                for t in BASELINE_THRESHOLDS}
+
+    def best_threshold(truth: np.ndarray, levels: dict[float, np.ndarray], rows: np.ndarray | slice = slice(None)) -> float:
+        return max(BASELINE_THRESHOLDS, key=lambda t: agreement_objective(truth[rows], levels[t][rows]))
+
+    def truth_of(essays: list[LabelledEssay]) -> np.ndarray:
+        return np.array([[e.levels[f] for f in rubric.factor_ids] for e in essays]).reshape(-1, len(rubric.factors))
 
     similarity = cosine_similarity(vectorizer.transform([e.text for e in data]), descriptions)
     if calibration is not None:
-        t = best_threshold(calibration, cosine_similarity(vectorizer.transform([e.text for e in calibration]), descriptions))
+        calibration_similarity = cosine_similarity(vectorizer.transform([e.text for e in calibration]), descriptions)
+        t = best_threshold(truth_of(calibration), levels_by_threshold(calibration_similarity))
         predicted = [levels_at(t, row) for row in similarity]
         name = "Baseline (b): essay-description cosine (threshold tuned on other labelled essays)"
     else:
-        predicted = []
-        for i in range(len(data)):
-            others = [j for j in range(len(data)) if j != i]
-            predicted.append(levels_at(best_threshold([data[j] for j in others], similarity[others]), similarity[i]))
+        truth, levels = truth_of(data), levels_by_threshold(similarity)
+        everyone = np.arange(len(data))
+        predicted = [levels_at(best_threshold(truth, levels, np.delete(everyone, i)), similarity[i]) for i in range(len(data))]
         name = "Baseline (b): essay-description cosine (leave-one-out)"
     marks = [_mark(rubric, lv, rubric.scoring.marking_curve) for lv in predicted]
     return agreement(name, rubric.factor_ids, [e.levels for e in data], predicted, [e.mark for e in data], marks)
