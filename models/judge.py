@@ -199,8 +199,7 @@ class Judge:
                 if reading.tokens else 0.0
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
-        own = ~reading.withheld  # a sentence said again, or pasted, makes the essay no longer: it counts for nothing here either
-        develop = _sigmoid(np.sum(develop_features_of(point[own], detail[own]) * self.develop_weights, axis=1) + self.develop_bias)
+        develop = _sigmoid(np.sum(own_develop_features(reading, point, detail) * self.develop_weights, axis=1) + self.develop_bias)
         credited = point >= self.presence_threshold[np.newaxis, :]
         present = credited.any(axis=0).tolist()
         levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
@@ -322,6 +321,12 @@ def _share_of_others(flags: np.ndarray, counts: list[int]) -> np.ndarray:
 
 MAX_DETAIL = 0.999  # one sentence alone cannot make "some sentence supports it" certain
 MAX_LOG_ODDS = 20.0  # and no number of sentences makes it infinite
+
+
+def own_develop_features(reading, point: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """`develop_features_of` over the student's own sentences: one said again, or pasted, makes the essay no longer."""
+    own = ~reading.withheld
+    return develop_features_of(point[own], detail[own])
 
 
 def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:

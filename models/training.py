@@ -19,7 +19,7 @@ from models.annotations import sentence_roles
 from models.engine import CoverageModel
 from models.evaluate import LabelledEssay
 from models.judge import (DEVELOP_FEATURES, apply_rule_gates, MARK_FEATURES, OFF_QUESTION_FEATURES, OFF_QUESTION_KINDS, ROLES, SENTENCE_FEATURES, Judge,
-                          dense_features, develop_features_of, mark_features, off_question_features)
+                          dense_features, mark_features, off_question_features, own_develop_features)
 
 SENTENCE_C = 3.0  # inverse regularisation of the sentence classifiers (3 beat 0.3, 1 and 10 in 5-fold CV)
 ESSAY_C = 1.0
@@ -134,8 +134,7 @@ def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prep
     judge.rule_gates = max(zip(RULE_GATES, f1), key=lambda pair: (pair[1] >= max(f1) - F1_NOISE, pair[0].sum(), pair[1]))[0]
     point, detail = _gated(readings, per_essay, point, detail, judge.rule_gates)
     best = _best(point, per_essay)
-    development = np.array([develop_features_of(point[r][~reading.withheld], detail[r][~reading.withheld])  # essay x factor x feature
-                            for reading, r in zip(readings, per_essay)])
+    development = np.array([own_develop_features(reading, point[r], detail[r]) for reading, r in zip(readings, per_essay)])  # essay x factor x feature
     for f in range(n_factors):
         judge.presence_threshold[f] = _best_threshold(truth[:, f] >= 1, best[:, f])
         features = development[:, f]
