@@ -175,6 +175,14 @@ class CoverageModel:
             self.term_columns_.append([[vocabulary[stem] for stem in term] for term in terms if all(t in vocabulary for t in term)])
             cue_matrices.append(self._weighted(self.vectorizer_.transform([self.tokens(c) for c in factor.cues]), weights))
 
+        # Terms as columns of stems, so one product counts how many of each term's stems every sentence holds.
+        terms = [(f, sorted(set(columns))) for f, factor_terms in enumerate(self.term_columns_) for columns in factor_terms]
+        self.term_stems_ = sparse.csr_matrix((np.ones(sum(len(c) for _, c in terms), dtype=np.float32),
+                                              ([column for _, c in terms for column in c], [t for t, (_, c) in enumerate(terms) for _ in c])),
+                                             shape=(len(vocabulary), len(terms)))
+        self.term_sizes_ = np.array([len(c) for _, c in terms], dtype=np.float32)
+        self.term_factors_ = np.zeros((len(terms), len(rubric.factors)), dtype=np.float32)
+        self.term_factors_[np.arange(len(terms)), [f for f, _ in terms]] = 1.0
         self.off_topic_matrix_ = (
             self._weighted(self.vectorizer_.transform([self.tokens(t) for t in rubric.off_topic]), base_weights) if rubric.off_topic else None
         )
@@ -292,9 +300,18 @@ class CoverageModel:
     def _set_points(self, matrices: list[sparse.csr_matrix]) -> None:
         self.point_matrices_ = matrices
         self.point_word_matrices_ = [self._point_words(m, f) for f, m in enumerate(matrices)]
-        # The same, keeping only the rubric's own words for each factor (transposed once, for the relaxed rule).
-        self.point_own_words_t_ = [sparse.csr_matrix(m.multiply(self.factor_own_words_[f][np.newaxis, :]).T)
-                                   for f, m in enumerate(self.point_word_matrices_)]
+        # The same, keeping only the rubric's own words for each factor (for the relaxed rule).
+        own_words = [sparse.csr_matrix(m.multiply(self.factor_own_words_[f][np.newaxis, :])) for f, m in enumerate(self.point_word_matrices_)]
+        # Every factor's points side by side, so a batch of sentences meets all of them in one product per kind:
+        # scipy's cost per call, not the arithmetic, is what a single essay waits for.
+        self.point_blocks_ = np.cumsum([0] + [m.shape[0] for m in matrices])
+        # A point row is already weighted and unit length; weighting it again by the factor's word weights makes
+        # sentence @ row.T the sentence's weighted dot product, which its weighted norm turns into the cosine.
+        self.weighted_points_t_ = sparse.vstack([sparse.csr_matrix(m.multiply(self.factor_weights_[f][np.newaxis, :]))
+                                                 for f, m in enumerate(matrices)]).T.tocsr()
+        self.point_words_t_ = sparse.vstack(self.point_word_matrices_).T.tocsr()
+        self.point_own_words_t_ = sparse.vstack(own_words).T.tocsr()
+        self.squared_factor_weights_ = np.stack([w * w for w in self.factor_weights_], axis=1)
 
     def _point_words(self, matrix: sparse.spmatrix, factor_index: int) -> sparse.csr_matrix:
         """1 where a row has a point word of the factor (not a name, year or the factor's own term)."""
@@ -380,12 +397,9 @@ class CoverageModel:
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Sentence x factor: 1.0 where the sentence names the factor (holds every stem of one of its terms)."""
-        present = sparse.csc_matrix(sentences_matrix)
-        named = np.zeros((sentences_matrix.shape[0], len(self.rubric.factors)), dtype=np.float32)
-        for f, terms in enumerate(self.term_columns_):
-            for columns in terms:
-                named[:, f] = np.maximum(named[:, f], (present[:, columns] > 0).toarray().all(axis=1))
-        return named
+        stems_held = (_present(sentences_matrix) @ self.term_stems_).toarray()  # sentence x term: how many of its stems
+        whole_terms = (stems_held >= self.term_sizes_).astype(np.float32)
+        return (whole_terms @ self.term_factors_ > 0).astype(np.float32)
 
     def _off_topic_similarity(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Per sentence: how close it is to the rubric's off-topic statements (0 when there are none)."""
@@ -412,18 +426,19 @@ class CoverageModel:
         if named is None:
             named = self._names_factors(sentences_matrix)
         boost = self.scoring.term_boost
+        present = _present(sentences_matrix)
+        dots = (sentences_matrix @ self.weighted_points_t_).toarray()  # sentence x every factor's points
+        norms = np.sqrt(sentences_matrix.multiply(sentences_matrix) @ self.squared_factor_weights_)  # sentence x factor
+        shared_words = (present @ self.point_words_t_).toarray()
+        own_words = (present @ self.point_own_words_t_).toarray()
         for f in range(n_factors):
-            similarity = (self._weighted(sentences_matrix, self.factor_weights_[f]) @ self.point_matrices_[f].T).toarray()
-            sentence_words = self._point_words(sentences_matrix, f)
-            shared_words = (sentence_words @ self.point_word_matrices_[f].T).toarray()
+            block = slice(self.point_blocks_[f], self.point_blocks_[f + 1])
+            similarity = np.divide(dots[:, block], norms[:, f : f + 1], out=np.zeros_like(dots[:, block]), where=norms[:, f : f + 1] > 0)
             # A point needs two of its words, or one of the rubric's own words for it when the sentence
-            # also names (or refers to) the factor (few sentences do, so only theirs are counted).
+            # also names (or refers to) the factor.
             about_factor = named[:, f] if referred is None else np.maximum(named[:, f], referred[:, f])
             ungated[:, f] = similarity.max(axis=1) if similarity.shape[1] else 0.0
-            makes_point = shared_words >= 2
-            about = np.flatnonzero(about_factor > 0)
-            if about.size:
-                makes_point[about] |= (sentence_words[about] @ self.point_own_words_t_[f]).toarray() >= 1
+            makes_point = (shared_words[:, block] >= 2) | ((about_factor > 0)[:, np.newaxis] & (own_words[:, block] >= 1))
             similarity[~makes_point] = 0.0
             best = similarity.max(axis=1) if similarity.shape[1] else np.zeros(n_sentences)
             closest[:, f] = similarity.argmax(axis=1)
@@ -583,6 +598,13 @@ def _repeated(token_lists: list[list[str]]) -> np.ndarray:
             repeated[i] = key in seen
             seen.add(key)
     return repeated
+
+
+def _present(matrix: sparse.spmatrix) -> sparse.csr_matrix:
+    """1.0 where a sentence (row) holds the word (column)."""
+    binary = sparse.csr_matrix(matrix, dtype=np.float32, copy=True)
+    binary.data = (binary.data > 0).astype(np.float32)
+    return binary
 
 
 def _max_similarity(rows: sparse.spmatrix, points: sparse.spmatrix) -> np.ndarray:
