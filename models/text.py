@@ -29,6 +29,7 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?(\s+)")
 _STEMMER = SnowballStemmer("english")
 
 _LINE = re.compile(r"[^\n]+")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")  # what str.isalnum accepts, found in C rather than a character at a time
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•▪◦·]+|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 _CLAUSE_BREAK = re.compile(r"(?:[;:]|,)\s+(?=(?:and|but|so|which|because|while|whereas|as well as|however|and also|for example|meaning)\b)", re.I)
 WORD_PATTERN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d{3,4}s?", re.UNICODE)
@@ -246,7 +247,7 @@ def split_sentences(essay: str) -> list[Sentence]:
         for start, end in _sentence_spans(text[offset:]):
             for piece_start, piece_end in _clauses(text, offset + start, offset + end):
                 piece = essay[base + piece_start : base + piece_end]
-                if any(ch.isalnum() for ch in piece):
+                if _LETTER_OR_DIGIT.search(piece):
                     sentences.append(Sentence(piece, base + piece_start, base + piece_end))
     return sentences
 
