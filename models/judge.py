@@ -28,8 +28,11 @@ FORMAT_VERSION = 5  # 2: the off-question model reads the essay's words too; 3: 
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
 # opening with its date), itself and as the essay's share
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
-OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary"})
-LIST_KINDS = frozenset({"keyword_list", "glossary_or_list", "glossary_list"})  # the labelled sets' names for term lists and glossaries
+# The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
+# shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
+# off-question essays as answers to this one.
+OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary", "off_question_list"})
+LIST_KINDS = frozenset({"keyword_list", "glossary_or_list", "glossary_list", "heading_list", "mind_map"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
                      "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance", "note_shaped",
