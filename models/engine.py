@@ -154,7 +154,7 @@ class CoverageModel:
         self.factor_weights_: list[np.ndarray] = []
         self.factor_point_words_: list[np.ndarray] = []
         self.factor_own_words_: list[np.ndarray] = []
-        self.term_columns_: list[list[list[int]]] = []  # per factor, per term: the vocabulary columns of its stems
+        term_columns: list[list[list[int]]] = []  # per factor, per term: the vocabulary columns of its stems
         cue_matrices = []
         for factor in rubric.factors:
             terms = [frozenset(self.tokens(term, bigrams=False)) for term in factor.terms]
@@ -172,11 +172,11 @@ class CoverageModel:
             own = np.zeros(len(vocabulary), dtype=np.float32)
             own[[vocabulary[t] for t in own_words if t in vocabulary]] = 1.0
             self.factor_own_words_.append(self.factor_point_words_[-1] * own)
-            self.term_columns_.append([[vocabulary[stem] for stem in term] for term in terms if all(t in vocabulary for t in term)])
+            term_columns.append([[vocabulary[stem] for stem in term] for term in terms if all(t in vocabulary for t in term)])
             cue_matrices.append(self._weighted(self.vectorizer_.transform([self.tokens(c) for c in factor.cues]), weights))
 
         # Terms as columns of stems, so one product counts how many of each term's stems every sentence holds.
-        terms = [(f, sorted(set(columns))) for f, factor_terms in enumerate(self.term_columns_) for columns in factor_terms]
+        terms = [(f, sorted(set(columns))) for f, factor_terms in enumerate(term_columns) for columns in factor_terms]
         self.term_stems_ = sparse.csr_matrix((np.ones(sum(len(c) for _, c in terms), dtype=np.float32),
                                               ([column for _, c in terms for column in c], [t for t, (_, c) in enumerate(terms) for _ in c])),
                                              shape=(len(vocabulary), len(terms)))
@@ -298,10 +298,9 @@ class CoverageModel:
         return sparse.csr_matrix(counts.multiply(self.vectorizer_.idf_.astype(np.float32)[np.newaxis, :]))
 
     def _set_points(self, matrices: list[sparse.csr_matrix]) -> None:
-        self.point_matrices_ = matrices
-        self.point_word_matrices_ = [self._point_words(m, f) for f, m in enumerate(matrices)]
+        point_words = [self._point_words(m, f) for f, m in enumerate(matrices)]
         # The same, keeping only the rubric's own words for each factor (for the relaxed rule).
-        own_words = [sparse.csr_matrix(m.multiply(self.factor_own_words_[f][np.newaxis, :])) for f, m in enumerate(self.point_word_matrices_)]
+        own_words = [sparse.csr_matrix(m.multiply(self.factor_own_words_[f][np.newaxis, :])) for f, m in enumerate(point_words)]
         # Every factor's points side by side, so a batch of sentences meets all of them in one product per kind:
         # scipy's cost per call, not the arithmetic, is what a single essay waits for.
         self.point_blocks_ = np.cumsum([0] + [m.shape[0] for m in matrices])
@@ -309,7 +308,7 @@ class CoverageModel:
         # sentence @ row.T the sentence's weighted dot product, which its weighted norm turns into the cosine.
         self.weighted_points_t_ = sparse.vstack([sparse.csr_matrix(m.multiply(self.factor_weights_[f][np.newaxis, :]))
                                                  for f, m in enumerate(matrices)]).T.tocsr()
-        self.point_words_t_ = sparse.vstack(self.point_word_matrices_).T.tocsr()
+        self.point_words_t_ = sparse.vstack(point_words).T.tocsr()
         self.point_own_words_t_ = sparse.vstack(own_words).T.tocsr()
         self.squared_factor_weights_ = np.stack([w * w for w in self.factor_weights_], axis=1)
 
