@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from itertools import combinations, repeat
+from itertools import chain, combinations, repeat
 
 import numpy as np
 
@@ -164,35 +164,58 @@ class ReferenceIndex:
     def check_groups(self, essay: str, groups: dict[str, set[str]], flag_share: float = DEFAULT_FLAG_SHARE,
                      essay_words: Words | None = None) -> dict[str, CopyCheck]:
         """`check` against each group of references separately (group name -> reference ids), in one pass over the essay."""
+        return self.check_many([essay], groups, flag_share, [essay_words or word_spans(essay)])[0]
+
+    def check_many(self, essays: list[str], groups: dict[str, set[str]], flag_share: float = DEFAULT_FLAG_SHARE,
+                   essays_words: list[Words] | None = None) -> list[dict[str, CopyCheck]]:
+        """`check_groups` for each of a batch of essays (`essays_words`: their `word_spans`, when the caller has them).
+
+        The batch's windows are looked up together, so an essay sharing nothing costs a slice of a few arrays; only
+        the essays sharing windows with some reference are read further, all their references at once.
+        """
         n = self.min_run_words
-        found, normalised = _normalised_words(essay_words or essay)
-        total = len(normalised)
-        if total < n:
-            return {name: CopyCheck() for name in groups}
+        essays_words = essays_words if essays_words is not None else [word_spans(essay) for essay in essays]
+        normalised = [_normalised_words(found)[1] for found in essays_words]
+        totals = [len(words) for words in normalised]
+        ends = np.cumsum(totals)
         # Words the references never use get ids of their own (negative), so no window with one matches.
-        ids = np.array(list(map(self.vocabulary_.get, normalised, repeat(-1))), dtype=np.int64)
+        ids = np.fromiter(map(self.vocabulary_.get, chain.from_iterable(normalised), repeat(-1)), dtype=np.int64, count=int(ends[-1]) if totals else 0)
         unknown = np.flatnonzero(ids < 0)
         ids[unknown] = -1 - unknown
-        keys = _window_keys(ids, n)
+        keys = _window_keys(ids, n)  # windows across two essays are looked up too, and never read
         owners = self.windows_.owners_of(keys)
         # Windows matching no reference exactly may match one in all but one word (a synonym put in its place):
         # near[k, j] holds the owners of window open_windows[j] with its word k left out.
         open_windows = np.flatnonzero(owners == 0)
         near = self.loose_windows_.owners_of(_keys_missing_one_word(keys, ids, n, open_windows))
-        by_reference: dict[str, np.ndarray] = {}
-        sharing = int(np.bitwise_or.reduce(owners)) | int(np.bitwise_or.reduce(near, axis=None))  # references sharing a window
-        for bit, ref_id in enumerate(self.reference_ids_) if sharing else ():
-            if not (sharing >> bit) & 1:
+        checks = []
+        for found, total, end in zip(essays_words, totals, ends.tolist()):
+            first = end - total
+            if total < n:
+                checks.append({name: CopyCheck() for name in groups})
                 continue
-            covered = _cover(np.flatnonzero((owners >> bit) & 1), n, total)
-            missing = (near >> bit) & 1 == 1
-            if missing.any():
-                # One window missing a word is as likely a shared quotation as a copy; a long run of them is a copy.
-                covered |= _long_runs(covered | _near_cover(open_windows, missing, n, total), round(SUBSTITUTED_RUN_FACTOR * n))
-            if covered.any():
-                by_reference[ref_id] = covered
-        return {name: self._summary({r: c for r, c in by_reference.items() if r in members}, found, total, flag_share)
-                for name, members in groups.items()}
+            open_range = slice(*np.searchsorted(open_windows, [first, end - n + 1]))
+            by_reference = self._covered_by_reference(owners[first : end - n + 1], open_windows[open_range] - first,
+                                                      near[:, open_range], total)
+            checks.append({name: self._summary({r: c for r, c in by_reference.items() if r in members}, found, total, flag_share)
+                           for name, members in groups.items()})
+        return checks
+
+    def _covered_by_reference(self, owners: np.ndarray, open_windows: np.ndarray, near: np.ndarray, total: int) -> dict[str, np.ndarray]:
+        """Reference id -> the essay's words inside runs it shares with that reference, for the references sharing any."""
+        n = self.min_run_words
+        sharing = int(np.bitwise_or.reduce(owners)) | int(np.bitwise_or.reduce(near, axis=None))  # references sharing a window
+        if not sharing:
+            return {}
+        bits = [bit for bit in range(len(self.reference_ids_)) if (sharing >> bit) & 1]
+        shifts = np.array(bits, dtype=np.int64)
+        # One row per sharing reference: its exact windows, then (a rare word swapped) those missing one word.
+        covered = _cover_rows((owners[np.newaxis, :] >> shifts[:, np.newaxis]) & 1 == 1, n, total)
+        missing = (near[np.newaxis, :, :] >> shifts[:, np.newaxis, np.newaxis]) & 1 == 1  # reference x word left out x open window
+        if missing.any():
+            # One window missing a word is as likely a shared quotation as a copy; a long run of them is a copy.
+            covered |= _long_runs(covered | _near_cover(open_windows, missing, n, total), round(SUBSTITUTED_RUN_FACTOR * n))
+        return {self.reference_ids_[bit]: row for bit, row in zip(bits, covered) if row.any()}
 
     def _summary(self, by_reference: dict[str, np.ndarray], found, total: int, flag_share: float) -> CopyCheck:
         if not by_reference:
@@ -261,11 +284,15 @@ def _keys_missing_one_word(keys: np.ndarray, ids: np.ndarray, n: int, windows: n
 
 
 def _near_cover(windows: np.ndarray, missing: np.ndarray, n: int, total: int) -> np.ndarray:
-    """Words covered by windows matching in all but one word: `missing[k, j]` when window `windows[j]` matches
-    without its word k. A word missed at a window's edge is the student's own word next to a copy, so it is left
-    out; one missed inside is a substitution within the copy, so it is covered."""
-    inside = windows[np.logical_or.reduce(missing[1 : n - 1], axis=0)]
-    return _cover(inside, n, total) | _cover(windows[missing[0]], n, total, first=1) | _cover(windows[missing[n - 1]], n, total, end=n - 1)
+    """Words covered by windows matching in all but one word, per reference: `missing[r, k, j]` when window
+    `windows[j]` matches reference row r without its word k. A word missed at a window's edge is the student's own
+    word next to a copy, so it is left out; one missed inside is a substitution within the copy, so it is covered."""
+    def placed(flags: np.ndarray) -> np.ndarray:  # reference x open window -> reference x window
+        rows = np.zeros((flags.shape[0], total - n + 1), dtype=bool)
+        rows[:, windows] = flags
+        return rows
+    return (_cover_rows(placed(np.logical_or.reduce(missing[:, 1 : n - 1], axis=1)), n, total)
+            | _cover_rows(placed(missing[:, 0]), n, total, first=1) | _cover_rows(placed(missing[:, n - 1]), n, total, end=n - 1))
 
 
 @dataclass(frozen=True)
@@ -307,21 +334,26 @@ _SEEN_SHIFT = np.uint64(44)  # a bitmap of 2**20 top bits: ~2% of them set by a 
 
 
 def _long_runs(covered: np.ndarray, min_words: int) -> np.ndarray:
-    """`covered` keeping only its runs of at least `min_words` consecutive words."""
-    starts, ends = _run_edges(covered)
-    change = np.zeros(len(covered) + 1, dtype=np.int64)
+    """`covered` (a bool per word, or rows of them) keeping only its runs of at least `min_words` consecutive words."""
+    rows = np.atleast_2d(covered)
+    padded = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=bool)  # a gap after each row, so no run joins two
+    padded[:, :-1] = rows
+    starts, ends = _run_edges(padded.ravel())
+    change = np.zeros(padded.size + 1, dtype=np.int64)
     long = ends - starts >= min_words
     change[starts[long]] += 1
     change[ends[long]] -= 1
-    return np.cumsum(change[:-1]) > 0
+    return (np.cumsum(change[:-1]) > 0).reshape(padded.shape)[:, :-1].reshape(covered.shape)
 
 
-def _cover(starts: np.ndarray, n: int, total: int, first: int = 0, end: int | None = None) -> np.ndarray:
-    """Words covered by windows starting at `starts` (distinct): each covers its words first .. end - 1 (all n by default)."""
-    change = np.zeros(total + 1, dtype=np.int64)
-    change[starts + first] += 1  # starts are distinct, so plain indexing adds once per window
-    change[starts + (n if end is None else end)] -= 1
-    return np.cumsum(change[:-1]) > 0
+def _cover_rows(windows: np.ndarray, n: int, total: int, first: int = 0, end: int | None = None) -> np.ndarray:
+    """Words covered by windows (a bool per reference row and window start): each covers its words first .. end - 1
+    (all n by default)."""
+    change = np.zeros((windows.shape[0], total + 1), dtype=np.int32)
+    change[:, first : first + windows.shape[1]] += windows
+    stop = n if end is None else end
+    change[:, stop : stop + windows.shape[1]] -= windows
+    return np.cumsum(change[:, :-1], axis=1) > 0
 
 
 def _aligned_runs(a: _Words, b: _Words, n: int) -> list[tuple[int, int, int, int]]:

@@ -365,13 +365,12 @@ class CoverageModel:
             similarity, referred, statement = scores, named, np.zeros(0, dtype=bool)
         readings, row = [], 0
         naming = self.naming_stems_.__contains__
-        for essay, essay_words, sentences in zip(essays, found, split):
+        copy_checks = self.copy_index_.check_many(essays, self.copy_groups_, self.rubric.copy.flag_share, found)
+        for essay, essay_words, sentences, checks in zip(essays, found, split, copy_checks):
             rows = slice(row, row + len(sentences))
             row += len(sentences)
             spans = [(s.start, s.end) for s in sentences]
-            checks = self.copy_index_.check_groups(essay, self.copy_groups_, self.rubric.copy.flag_share, essay_words) \
-                if sentences else {"references": CopyCheck(), "wording": CopyCheck()}
-            copy_check, wording_check = checks["references"], checks["wording"]
+            copy_check, wording_check = (checks["references"], checks["wording"]) if sentences else (CopyCheck(), CopyCheck())
             copied = np.array(copied_sentence_mask(spans, copy_check), dtype=bool)
             # Cues are written the way students put the point, so a student's own sentence may share a run with one;
             # a sentence is the rubric's rather than the student's only when nearly all of it is.

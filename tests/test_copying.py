@@ -165,6 +165,15 @@ def test_flag_share_setting_decides_the_flag_not_the_passages(index):
     assert essay[default.passages[0].start : default.passages[0].end] == pasted_sentence.rstrip(".")
 
 
+def test_a_batch_checks_each_essay_as_if_it_were_alone(index):
+    # A batch's words are looked up together; a run across two essays' boundary must not count for either.
+    end_of_copy, start_of_copy = REF1_PASTED[: len(REF1_PASTED) // 2], REF1_PASTED[len(REF1_PASTED) // 2 :]
+    essays = [PASTING_ESSAY, "", OWN_OPENING + " " + end_of_copy, start_of_copy + " " + OWN_CLOSING, "Too short.", PARAPHRASE_ESSAY]
+    groups = {"all": {"ref1", "ref2"}, "second": {"ref2"}}
+    assert index.check_many(essays, groups) == [index.check_groups(essay, groups) for essay in essays]
+    assert [checks["all"].flagged for checks in index.check_many(essays, groups)] == [True, False, True, True, False, False]
+
+
 def test_same_input_gives_the_same_output_whatever_the_reference_order():
     forward = ReferenceIndex({"ref1": REF1, "ref2": REF2}, labels=LABELS)
     backward = ReferenceIndex({"ref2": REF2, "ref1": REF1}, labels=LABELS)
