@@ -220,14 +220,18 @@ class ReferenceIndex:
     def _summary(self, by_reference: dict[str, np.ndarray], found, total: int, flag_share: float) -> CopyCheck:
         if not by_reference:
             return CopyCheck()
-        covered = np.logical_or.reduce(list(by_reference.values()))
         totals = {ref_id: int(cover.sum()) for ref_id, cover in by_reference.items()}
         # Most shared words wins; ties go to the first id, so the answer is stable.
         rank = sorted(totals, key=lambda ref_id: (-totals[ref_id], ref_id))
-        passages = []
-        for first, end in _runs(covered):
-            source = max(rank, key=lambda ref_id: int(by_reference[ref_id][first:end].sum()))
-            passages.append(CopiedPassage(found.starts[first], found.ends[end - 1], source=source))
+        ranked = np.array([by_reference[ref_id] for ref_id in rank])
+        covered = ranked.any(axis=0)
+        firsts, ends = _run_edges(covered)
+        # Each passage names the reference sharing most of its words (the first in rank on a tie: argmax takes the first).
+        shared_before = np.zeros((len(rank), total + 1), dtype=np.int64)
+        np.cumsum(ranked, axis=1, out=shared_before[:, 1:])
+        sources = np.argmax(shared_before[:, ends] - shared_before[:, firsts], axis=0).tolist()
+        passages = [CopiedPassage(found.starts[first], found.ends[end - 1], source=rank[source])
+                    for first, end, source in zip(firsts.tolist(), ends.tolist(), sources)]
         share = int(covered.sum()) / total
         return CopyCheck(
             flagged=share >= flag_share,

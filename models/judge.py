@@ -15,6 +15,7 @@ import json
 import zipfile
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -65,13 +66,19 @@ class _PhraseCounter:
             if len(p) > 1:
                 self.longer.setdefault(p[0], []).append(p)
 
-    def count(self, words: list[str]) -> int:
+    def count(self, words: list[str], distinct: set[str] | None = None, joined: str | None = None) -> int:
+        """`distinct` (the set of `words`) and `joined` (`join_for_phrases(words)`) when the caller has them already."""
         found = sum(map(self.single.__contains__, words))
-        firsts = self.longer.keys() & set(words)
+        firsts = self.longer.keys() & (set(words) if distinct is None else distinct)
         if firsts:  # then count each longer phrase in the words joined by spaces, in C
-            joined = f"  {'  '.join(words)}  "  # two spaces between words, so back-to-back phrases are each found
+            joined = join_for_phrases(words) if joined is None else joined
             found += sum(joined.count(f" {'  '.join(p)} ") for first in firsts for p in self.longer[first])
         return found
+
+
+def join_for_phrases(words: list[str]) -> str:
+    # Two spaces between words, so back-to-back phrases are each found.
+    return f"  {'  '.join(words)}  "
 
 
 _WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
@@ -364,12 +371,13 @@ def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.nda
     words = reading.words.words
     if reading.withheld.any():
         starts = reading.words.starts
-        own = [w for s, withheld in zip(reading.sentences, reading.withheld) if not withheld
-               for w in words[bisect_left(starts, s.start):bisect_left(starts, s.end)]]
+        own = list(chain.from_iterable(words[bisect_left(starts, s.start):bisect_left(starts, s.end)]
+                                       for s, withheld in zip(reading.sentences, reading.withheld) if not withheld))
     else:
         own = words
     n = max(int(np.sum(~reading.withheld)), 1)
-    weighing, linking = _WEIGHING.count(own), _LINKING.count(own)
+    distinct, joined = set(own), join_for_phrases(own)
+    weighing, linking = _WEIGHING.count(own, distinct, joined), _LINKING.count(own, distinct, joined)
     copied_share = float(np.mean(reading.copied)) if len(reading.sentences) else 0.0
     crediting = float(np.mean(point.max(axis=1) >= 0.5)) if point.size else 0.0
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),

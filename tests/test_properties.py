@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.engine import load_model
+from models.text import WORD_PATTERN, _unify_apostrophes, word_spans
 
 MODEL = load_model()
 
@@ -41,3 +42,11 @@ def test_the_same_text_always_gets_the_same_report(essay):
     first = json.dumps(MODEL.score(essay).to_dict(), sort_keys=True)
     again = json.dumps(MODEL.score_many(["", essay, "Stalin was General Secretary."])[1].to_dict(), sort_keys=True)
     assert first == again
+
+
+@given(st.text(alphabet=st.sampled_from(list("Stalin's 1924 ÉéçЅİа_9.,;:-\n\t’‘`") + list("“”„–—―…«»\u00a0\u2009\u202f•")), max_size=60))
+def test_words_are_found_where_the_word_pattern_finds_them(text):
+    # word_spans takes faster paths for ASCII text and for text whose only other characters separate words.
+    found = word_spans(text)
+    matches = list(WORD_PATTERN.finditer(_unify_apostrophes(text)))
+    assert (found.starts, found.ends) == ([m.start() for m in matches], [m.end() for m in matches])
