@@ -21,6 +21,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 from models.copying import ReferenceIndex, copied_sentence_mask
 from models.corpus import Corpus, load_corpus
@@ -676,16 +677,20 @@ def trained_judge(rubric: Rubric) -> Judge | None:
 
 
 def keep_for_process() -> None:
-    """Move everything alive now (a fitted model above all) out of the cyclic garbage collector's reach.
+    """Settle this process to mark for as long as it lives: everything alive now (a fitted model above all)
+    moves out of the cyclic garbage collector's reach, and BLAS keeps to one thread.
 
     Called by the processes that mark batches and want it (the batch CLI, pool workers), never by
     a library function on behalf of whatever process hosts the model (a Streamlit server, a test run).
 
-    The model lives as long as the process; without this every collection triggered while
+    The model lives as long as the process; without the freeze every collection triggered while
     marking walks its dictionaries again, which cost a fifth of batch marking time. (No
-    collection first: it would add 0.1 s to start-up to free a few hundred objects.)
+    collection first: it would add 0.1 s to start-up to free a few hundred objects.) The judge's
+    dense products are small, so a second BLAS thread only spins waiting for work: it cost a sixth
+    of a batch's CPU time, and the batch already runs a process per core.
     """
     gc.freeze()
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def score_essay(essay: str, model: CoverageModel | None = None) -> Report:

@@ -375,7 +375,14 @@ _WORD_PIECES = re.compile(f"({WORD_PATTERN.pattern})")
 _ASCII_WORD_PIECES = re.compile(r"([a-z]+(?:'[a-z]+)*|[0-9]{3,4}s?)")
 # Curly double quotes, dashes, ellipses, guillemets, bullets and non-breaking spaces only ever separate words, so
 # read as spaces (one char for one) they leave an essay that is otherwise ASCII on the faster pattern.
-_PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u2013\u2014\u2015\u2026\u00ab\u00bb\u00a0\u2009\u202f\u2022", " "))
+WORD_SEPARATING_PUNCTUATION = "\u201c\u201d\u201e\u2013\u2014\u2015\u2026\u00ab\u00bb\u00a0\u2009\u202f\u2022"
+
+
+def _spaced_punctuation(text: str) -> str:
+    for mark in WORD_SEPARATING_PUNCTUATION:  # a search and a replace per mark present: str.translate is 80 times slower
+        if mark in text:
+            text = text.replace(mark, " ")
+    return text
 
 
 def word_spans(text: str) -> Words:
@@ -383,7 +390,7 @@ def word_spans(text: str) -> Words:
     unified = _unify_apostrophes(text)
     folded = unified.lower()
     if len(folded) == len(unified):
-        plain = folded if folded.isascii() else folded.translate(_PUNCTUATION_TO_SPACE)
+        plain = folded if folded.isascii() else _spaced_punctuation(folded)
         pieces = _ASCII_WORD_PIECES.split(plain) if plain.isascii() else _WORD_PIECES.split(folded)
         found = pieces[1::2]
         piece_ends = list(accumulate(map(len, pieces)))

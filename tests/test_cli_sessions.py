@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -159,6 +160,21 @@ def test_loading_a_model_leaves_the_host_processs_garbage_collector_alone():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+def test_a_process_kept_for_marking_uses_one_blas_thread_and_loading_a_model_leaves_threads_alone():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("from threadpoolctl import threadpool_info\nfrom models.engine import keep_for_process, load_model\n"
+            "def blas(): return sorted({pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'})\n"
+            "load_model()\nbefore = blas()\nkeep_for_process()\nprint(before, blas())\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[2] [1]"
 
 
 def test_the_batch_command_freezes_its_heap_before_marking(tmp_path, model, monkeypatch):
