@@ -98,7 +98,9 @@ def _check_run_length(min_run_words: int) -> None:
 
 def _run_edges(covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first word and the end word of each maximal stretch of covered words (a bool per word)."""
-    edges = np.diff(covered.astype(np.int8), prepend=0, append=0)
+    padded = np.zeros(len(covered) + 2, dtype=np.int8)  # a gap either side, so every stretch has both edges
+    padded[1:-1] = covered
+    edges = padded[1:] - padded[:-1]
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
@@ -185,24 +187,30 @@ class ReferenceIndex:
         keys = _window_keys(ids, n)  # windows across two essays are looked up too, and never read
         owners = self.windows_.owners_of(keys)
         # Windows matching no reference exactly may match one in all but one word (a synonym put in its place):
-        # near[k, j] holds the owners of window open_windows[j] with its word k left out.
+        # near[k, j] holds the owners of window near_windows[j] with its word k left out. Only the few that match
+        # some reference so are kept.
         open_windows = np.flatnonzero(owners == 0)
         near = self.loose_windows_.owners_of(_keys_missing_one_word(keys, ids, n, open_windows))
+        matching = np.flatnonzero(np.bitwise_or.reduce(near, axis=0))
+        near_windows, near = open_windows[matching], near[:, matching]
         checks = []
         for found, total, end in zip(essays_words, totals, ends.tolist()):
             first = end - total
             if total < n:
                 checks.append({name: CopyCheck() for name in groups})
                 continue
-            open_range = slice(*np.searchsorted(open_windows, [first, end - n + 1]))
-            by_reference = self._covered_by_reference(owners[first : end - n + 1], open_windows[open_range] - first,
-                                                      near[:, open_range], total)
+            near_range = slice(*np.searchsorted(near_windows, [first, end - n + 1]))
+            by_reference = self._covered_by_reference(owners[first : end - n + 1], near_windows[near_range] - first,
+                                                      near[:, near_range], total)
             checks.append({name: self._summary({r: c for r, c in by_reference.items() if r in members}, found, total, flag_share)
                            for name, members in groups.items()})
         return checks
 
-    def _covered_by_reference(self, owners: np.ndarray, open_windows: np.ndarray, near: np.ndarray, total: int) -> dict[str, np.ndarray]:
-        """Reference id -> the essay's words inside runs it shares with that reference, for the references sharing any."""
+    def _covered_by_reference(self, owners: np.ndarray, near_windows: np.ndarray, near: np.ndarray, total: int) -> dict[str, np.ndarray]:
+        """Reference id -> the essay's words inside runs it shares with that reference, for the references sharing any.
+
+        `owners`: each of the essay's windows' exact owners; `near[k, j]`: the owners of window `near_windows[j]`
+        without its word k."""
         n = self.min_run_words
         sharing = int(np.bitwise_or.reduce(owners)) | int(np.bitwise_or.reduce(near, axis=None))  # references sharing a window
         if not sharing:
@@ -211,10 +219,10 @@ class ReferenceIndex:
         shifts = np.array(bits, dtype=np.int64)
         # One row per sharing reference: its exact windows, then (a rare word swapped) those missing one word.
         covered = _cover_rows((owners[np.newaxis, :] >> shifts[:, np.newaxis]) & 1 == 1, n, total)
-        missing = (near[np.newaxis, :, :] >> shifts[:, np.newaxis, np.newaxis]) & 1 == 1  # reference x word left out x open window
+        missing = (near[np.newaxis, :, :] >> shifts[:, np.newaxis, np.newaxis]) & 1 == 1  # reference x word left out x near window
         if missing.any():
             # One window missing a word is as likely a shared quotation as a copy; a long run of them is a copy.
-            covered |= _long_runs(covered | _near_cover(open_windows, missing, n, total), round(SUBSTITUTED_RUN_FACTOR * n))
+            covered |= _long_runs(covered | _near_cover(near_windows, missing, n, total), round(SUBSTITUTED_RUN_FACTOR * n))
         return {self.reference_ids_[bit]: row for bit, row in zip(bits, covered) if row.any()}
 
     def _summary(self, by_reference: dict[str, np.ndarray], found, total: int, flag_share: float) -> CopyCheck:
@@ -291,12 +299,12 @@ def _near_cover(windows: np.ndarray, missing: np.ndarray, n: int, total: int) ->
     """Words covered by windows matching in all but one word, per reference: `missing[r, k, j]` when window
     `windows[j]` matches reference row r without its word k. A word missed at a window's edge is the student's own
     word next to a copy, so it is left out; one missed inside is a substitution within the copy, so it is covered."""
-    def placed(flags: np.ndarray) -> np.ndarray:  # reference x open window -> reference x window
-        rows = np.zeros((flags.shape[0], total - n + 1), dtype=bool)
-        rows[:, windows] = flags
-        return rows
-    return (_cover_rows(placed(np.logical_or.reduce(missing[:, 1 : n - 1], axis=1)), n, total)
-            | _cover_rows(placed(missing[:, 0]), n, total, first=1) | _cover_rows(placed(missing[:, n - 1]), n, total, end=n - 1))
+    change = np.zeros((missing.shape[0], total + 1), dtype=np.int32)  # +1 where a covered stretch opens, -1 after it
+    for flags, first, end in ((np.logical_or.reduce(missing[:, 1 : n - 1], axis=1), 0, n), (missing[:, 0], 1, n),
+                              (missing[:, n - 1], 0, n - 1)):
+        change[:, windows + first] += flags  # window starts are distinct, so each index is added to once
+        change[:, windows + end] -= flags
+    return np.cumsum(change[:, :-1], axis=1) > 0
 
 
 @dataclass(frozen=True)
