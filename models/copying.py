@@ -346,25 +346,22 @@ _SEEN_SHIFT = np.uint64(44)  # a bitmap of 2**20 top bits: ~2% of them set by a 
 
 
 def _long_runs(covered: np.ndarray, min_words: int) -> np.ndarray:
-    """`covered` (a bool per word, or rows of them) keeping only its runs of at least `min_words` consecutive words."""
-    rows = np.atleast_2d(covered)
-    padded = np.zeros((rows.shape[0], rows.shape[1] + 1), dtype=bool)  # a gap after each row, so no run joins two
-    padded[:, :-1] = rows
+    """`covered` (rows of a bool per word) keeping only its runs of at least `min_words` consecutive words."""
+    padded = np.zeros((covered.shape[0], covered.shape[1] + 1), dtype=bool)  # a gap after each row, so no run joins two
+    padded[:, :-1] = covered
     starts, ends = _run_edges(padded.ravel())
     change = np.zeros(padded.size + 1, dtype=np.int64)
     long = ends - starts >= min_words
     change[starts[long]] += 1
     change[ends[long]] -= 1
-    return (np.cumsum(change[:-1]) > 0).reshape(padded.shape)[:, :-1].reshape(covered.shape)
+    return (np.cumsum(change[:-1]) > 0).reshape(padded.shape)[:, :-1]
 
 
-def _cover_rows(windows: np.ndarray, n: int, total: int, first: int = 0, end: int | None = None) -> np.ndarray:
-    """Words covered by windows (a bool per reference row and window start): each covers its words first .. end - 1
-    (all n by default)."""
-    change = np.zeros((windows.shape[0], total + 1), dtype=np.int32)
-    change[:, first : first + windows.shape[1]] += windows
-    stop = n if end is None else end
-    change[:, stop : stop + windows.shape[1]] -= windows
+def _cover_rows(windows: np.ndarray, n: int, total: int) -> np.ndarray:
+    """Words covered by windows (rows of a bool per window start), each covering its n words."""
+    change = np.zeros((windows.shape[0], total + 1), dtype=np.int32)  # +1 where a covered stretch opens, -1 after it
+    change[:, : windows.shape[1]] += windows
+    change[:, n : n + windows.shape[1]] -= windows
     return np.cumsum(change[:, :-1], axis=1) > 0
 
 
