@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
+from threadpoolctl import threadpool_limits
 
 from models.annotations import sentence_roles
 from models.engine import CoverageModel
@@ -115,7 +116,17 @@ def _out_of_fold(prepared: _Prepared, essays: np.ndarray, n_factors: int) -> tup
 
 def fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prepared | None = None,
               indices: np.ndarray | None = None, meta: dict | None = None) -> Judge:
-    """The judge learned from the annotated `essays` (or the subset `indices` of already prepared ones)."""
+    """The judge learned from the annotated `essays` (or the subset `indices` of already prepared ones).
+
+    BLAS keeps to one thread while it reads and learns: its sums then run in one order, so the weights do not depend
+    on the machine's cores or on what the process set before (a batch command sets one thread), and a retrain
+    matches the shipped judge."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_judge(model, essays, prepared, indices, meta)
+
+
+def _fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Prepared | None,
+               indices: np.ndarray | None, meta: dict | None) -> Judge:
     prepared = prepared or prepare(model, essays)
     indices = np.arange(len(essays)) if indices is None else np.asarray(indices)
     factor_ids = model.rubric.factor_ids
