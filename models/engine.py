@@ -371,7 +371,7 @@ class CoverageModel:
             rows = slice(row, row + len(sentences))
             row += len(sentences)
             spans = [(s.start, s.end) for s in sentences]
-            copy_check, wording_check = (checks["references"], checks["wording"]) if sentences else (CopyCheck(), CopyCheck())
+            copy_check, wording_check = checks["references"], checks["wording"]  # empty for an essay too short to share a run
             copied = np.array(copied_sentence_mask(spans, copy_check), dtype=bool)
             # Cues are written the way students put the point, so a student's own sentence may share a run with one;
             # a sentence is the rubric's rather than the student's only when nearly all of it is.
