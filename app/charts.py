@@ -17,7 +17,7 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
     """Essays × factors, coloured by final level (the tutor's where set), so a tutor sees at a glance what the class missed."""
     cells = [
         {"essay": row["student"] or row["source"], "factor": f["name"],
-         "level": LEVEL_NAMES[f["level"]], "score": f["score"]}
+         "level": LEVEL_NAMES[f["level"]], "score": _score_shown(row, f)}
         for row in rows
         if row["status"] == "ok"
         for f in row["factors"]
@@ -31,10 +31,18 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
             x=alt.X("factor:N", sort=[f.name for f in rubric.factors], title=None, axis=alt.Axis(orient="bottom", labelAngle=0, labelLimit=0, labelOverlap=False, labelPadding=6, labelExpr=_wrapped_labels([f.name for f in rubric.factors]))),
             y=alt.Y("essay:N", title=None, sort=None),
             color=alt.Color("level:N", scale=colours, title="Level"),
-            tooltip=["essay", "factor", "level", alt.Tooltip("score:Q", format=".2f")],
+            tooltip=["essay", "factor", "level", "score:N"],
         )
         .properties(height=heatmap_height(data["essay"].nunique()))
     )
+
+
+def _score_shown(row: dict, factor: dict) -> str:
+    """The tool's score, or "set by the tutor" where the tutor changed the level (the score was the tool's)."""
+    tutor, tool = row.get("tutor_levels") or {}, row.get("tool_levels") or {}
+    if factor["id"] in tutor and factor["id"] in tool and tutor[factor["id"]] != tool[factor["id"]]:
+        return "set by the tutor"
+    return f"{factor['score']:.2f}"
 
 
 def marks_histogram(marks: Sequence[int]) -> alt.Chart:

@@ -72,7 +72,10 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         name_col.markdown(f"**{factor.name}**")
         said = f" :gray[(the tool said {LEVEL_NAMES[review.tool_levels[factor.id]]})]" if review and review.changed(factor.id) else ""
         level_col.markdown(LEVEL_BADGES[factor.level] + said)
-        score_col.progress(float(factor.score), text=f"score {factor.score:.2f}")
+        if review and review.changed(factor.id):
+            score_col.markdown(":gray[level set by the tutor]")  # the tool's score would contradict the tutor's level
+        else:
+            score_col.progress(float(factor.score), text=f"score {factor.score:.2f}")
 
     st.subheader("The essay, with its evidence")
     st.caption("Sentences that make a factor's point are highlighted in that factor's colour. Hover over one to see which factor it supports.")

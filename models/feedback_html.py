@@ -123,7 +123,7 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
     rows = "".join(
         f"<tr><td>{escape(f.name)}</td>"
         f'<td class="rb-level" style="color:{LEVEL_COLOURS[f.level]}">{escape(LEVEL_NAMES[f.level])}{_tool_said_level(review, f.id)}</td>'
-        f"<td>{f.score:.2f}</td></tr>"
+        f"<td>{_score_cell(review, f)}</td></tr>"
         for f in report.factors
     )
     warnings = "".join(f'<div class="rb-warning">{escape(w)}</div>' for w in report.warnings)
@@ -158,6 +158,11 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
         f"<h2>How to improve</h2>{suggestions_html}"
         "</body></html>\n"
     )
+
+
+def _score_cell(review: TutorReview | None, factor) -> str:
+    """The tool's score, or who set the level: a tutor's level beside the tool's score for another level would disagree."""
+    return "set by your tutor" if review is not None and review.changed(factor.id) else f"{factor.score:.2f}"
 
 
 def _tool_said_level(review: TutorReview | None, factor_id: str) -> str:

@@ -203,6 +203,17 @@ def test_heatmap_has_a_cell_per_marked_essay_and_factor(model, two_essays_and_a_
     assert set(data["essay"]) == {"alice", "bob"}
 
 
+def test_heatmap_hover_says_the_tutor_set_a_level_instead_of_the_tools_score(model, two_essays_and_a_png):
+    rows = batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
+    first = rows[0]
+    factor = first["factors"][0]
+    first.update(tool_levels={f["id"]: f["level"] for f in first["factors"]}, tutor_levels={factor["id"]: (factor["level"] + 1) % 3})
+    data = charts.heatmap(rows, model.rubric).data
+    cell = data[(data["essay"] == "alice") & (data["factor"] == factor["name"])].iloc[0]
+    assert cell["score"] == "set by the tutor"
+    assert data[data["essay"] == "bob"]["score"].str.fullmatch(r"\d\.\d\d").all()
+
+
 def test_marks_histogram_has_one_bar_per_mark_from_0_to_20_counting_the_essays():
     data = charts.marks_histogram([12, 12, 3, 20, 0]).data
     assert list(data["mark"]) == list(range(21))

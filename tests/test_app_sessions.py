@@ -265,6 +265,7 @@ def test_the_feedback_under_the_tutor_panel_shows_the_tutors_level_and_mark(db, 
     assert metrics["Tutor's mark"] == "16 / 20" and "Mark estimate" not in metrics
     shown = "\n".join(m.value for m in at.markdown)
     assert ":green-badge[developed] :gray[(the tool said absent)]" in shown
+    assert ":gray[level set by the tutor]" in shown  # in place of the tool's score for "absent"
     assert not any("Lenin's Testament" in w.value for w in at.warning)
     assert not any(e.label.startswith("Lenin's Testament") for e in at.expander)
 

@@ -58,6 +58,7 @@ def test_the_students_report_shows_the_tutors_level_and_mark_and_the_tools_once(
     page = report_html(row, devset("d11.txt"), model.rubric)
     testament_row = page.split("<td>Lenin&#x27;s Testament</td>", 1)[1].split("</tr>", 1)[0]
     assert ">developed" in testament_row and "the tool said absent" in testament_row
+    assert "set by your tutor" in testament_row and "0.00" not in testament_row  # not the tool's score for "absent"
     assert "Mark<b>16 / 20</b>" in page and f"the tool said {tool_mark}" in page
     assert "Mark estimate" not in page
     assert "makes no point" not in page
