@@ -25,9 +25,9 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 5  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+FORMAT_VERSION = 6  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
-# opening with its date), itself and as the essay's share
+# opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 # The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
 # shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
@@ -83,7 +83,7 @@ def join_for_phrases(words: list[str]) -> str:
 
 _WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
 MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
-                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share")
+                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share", "words_mark")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -134,6 +134,11 @@ class Judge:
     # whose score is the off-question model's "words" feature. Empty until trained on off-question essays.
     off_question_word_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
     off_question_word_bias: float = 0.0
+    # The mark its words alone suggest: a linear model over the essay's own words (the vocabulary above), whose score
+    # is the mark model's "words_mark" feature. Markers reward explanation and judgement, which factor levels miss
+    # (on real essays the mark follows the levels' sum at r 0.37); the phrasing of explanation is in the words.
+    mark_word_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mark_word_bias: float = 0.0
     meta: dict = field(default_factory=dict)  # rubric hash, what it was trained on
 
     def __post_init__(self):
@@ -148,12 +153,23 @@ class Judge:
         return normalize(sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :])))
 
     @staticmethod
-    def essay_word_vectors(words: sparse.csr_matrix, sentence_counts: list[int]) -> sparse.csr_matrix:
+    def essay_word_vectors(words: sparse.csr_matrix, sentence_counts: list[int], kept: np.ndarray | None = None) -> sparse.csr_matrix:
         """Each essay's words as one unit row: the sum of its sentences' rows of `sentence_matrix` (`words`, essays in
-        order, `sentence_counts[i]` rows for essay i), for a batch at once (per essay, scipy's overhead dominated)."""
+        order, `sentence_counts[i]` rows for essay i), for a batch at once (per essay, scipy's overhead dominated).
+        `kept`: a flag per row; only flagged sentences count."""
         owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
-        by_essay = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0]))
+        ones = np.ones(len(owner)) if kept is None else np.asarray(kept, dtype=float)
+        by_essay = sparse.csr_matrix((ones, (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0]))
         return normalize(by_essay @ words)
+
+    def mark_word_scores(self, words: sparse.csr_matrix, readings: list) -> np.ndarray:
+        """The word mark model's score for each reading, over its own sentences (`words`: their rows, in order).
+        Pasted and repeated sentences are not the student's, so their words earn nothing (0 where never trained)."""
+        if self.mark_word_weights.size == 0 or not words.shape[0]:
+            return np.zeros(len(readings))
+        own = np.concatenate([~r.withheld for r in readings])
+        vectors = self.essay_word_vectors(words, [len(r.sentences) for r in readings], own)
+        return vectors @ self.mark_word_weights + self.mark_word_bias
 
     def off_question_word_scores(self, essay_vectors: sparse.csr_matrix) -> np.ndarray:
         """The off-question word model's score of each row of `essay_word_vectors` (0 where it was never trained)."""
@@ -195,18 +211,25 @@ class Judge:
         if not words.shape[0]:
             return [self.judge_probabilities(r, point, detail) for r in readings]
         word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
+        mark_word_scores = self.mark_word_scores(words, readings)
         judgements, row = [], 0
-        for reading, word_score in zip(readings, word_scores):
+        for reading, word_score, mark_word_score in zip(readings, word_scores, mark_word_scores):
             rows = slice(row, row + len(reading.sentences))
             row = rows.stop
-            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score)))
+            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score), float(mark_word_score)))
         return judgements
 
-    def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None) -> Judgement:
-        """`word_score`: the off-question word model's score for this essay (computed from `reading` when not given)."""
-        if word_score is None:
-            word_score = float(self.off_question_word_scores(self.essay_word_vectors(self.sentence_matrix(reading.tokens), [len(reading.tokens)]))[0]) \
-                if reading.tokens else 0.0
+    def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None,
+                            mark_word_score: float | None = None) -> Judgement:
+        """`word_score`, `mark_word_score`: the off-question and mark word models' scores for this essay (computed
+        from `reading` when not given)."""
+        if word_score is None or mark_word_score is None:
+            words = self.sentence_matrix(reading.tokens) if reading.tokens else sparse.csr_matrix((0, len(self.vocabulary)))
+            if word_score is None:
+                word_score = float(self.off_question_word_scores(self.essay_word_vectors(words, [len(reading.tokens)]))[0]) \
+                    if reading.tokens else 0.0
+            if mark_word_score is None:
+                mark_word_score = float(self.mark_word_scores(words, [reading])[0])
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
         develop = _sigmoid(np.sum(own_develop_features(reading, point, detail) * self.develop_weights, axis=1) + self.develop_bias)
@@ -216,7 +239,7 @@ class Judge:
         trained = bool(np.any(self.off_question_weights))
         off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
             if trained else 0.0
-        marks = mark_features(reading, point, levels, develop, off_question)
+        marks = mark_features(reading, point, levels, develop, off_question, mark_word_score)
         mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
         another_question = trained and off_question >= self.off_question_cut
         if another_question or not any(levels):
@@ -234,14 +257,14 @@ class Judge:
         np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
                             off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
                             rule_gates=np.array(self.rule_gates, dtype=bool), off_question_cut=np.array(self.off_question_cut),
-                            off_question_word_bias=np.array(self.off_question_word_bias),
+                            off_question_word_bias=np.array(self.off_question_word_bias), mark_word_bias=np.array(self.mark_word_bias),
                             format_version=np.array(FORMAT_VERSION), **arrays)
         return path
 
 
 _ARRAY_FIELDS = ("idf", "dense_mean", "dense_scale", "sentence_weights", "sentence_bias", "presence_threshold", "develop_weights",
                  "develop_bias", "off_question_weights", "mark_weights", "mark_mean", "mark_scale",
-                 "off_question_word_weights")
+                 "off_question_word_weights", "mark_word_weights")
 
 
 def load_judge(path: str | Path) -> Judge:
@@ -254,7 +277,8 @@ def load_judge(path: str | Path) -> Judge:
             return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
                          off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
                          rule_gates=data["rule_gates"].astype(bool), off_question_cut=float(data["off_question_cut"]),
-                         off_question_word_bias=float(data["off_question_word_bias"]), **{name: data[name] for name in _ARRAY_FIELDS})
+                         off_question_word_bias=float(data["off_question_word_bias"]), mark_word_bias=float(data["mark_word_bias"]),
+                         **{name: data[name] for name in _ARRAY_FIELDS})
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise RubricateError(f"Trained model {path} could not be read ({error}); run `python -m app.cli train` to rebuild it.") from None
 
@@ -366,7 +390,8 @@ def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -
                      float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words)), word_score])
 
 
-def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float) -> np.ndarray:
+def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float,
+                  words_mark: float = 0.0) -> np.ndarray:
     # Pasted or repeated sentences are not the student's explanation, so their words (length, linking) earn nothing either.
     words = reading.words.words
     if reading.withheld.any():
@@ -383,4 +408,4 @@ def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.nda
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
                      float(point.max(axis=0).sum()) if point.size else 0.0, float(np.sum(develop * (np.array(levels) > 0))),
                      np.log1p(len(own)), weighing / n, linking / n, float(weighing > 0), off_question,
-                     copied_share, crediting, float(np.mean(reading.note_shaped)) if len(reading.sentences) else 0.0])
+                     copied_share, crediting, float(np.mean(reading.note_shaped)) if len(reading.sentences) else 0.0, words_mark])
