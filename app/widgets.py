@@ -47,6 +47,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+MARK_ESTIMATE_HELP = ("Estimated from the factor levels below and from how the essay explains and weighs them (its linking "
+                      "and judgement language and its wording, learned from essays examiners marked by the codebook's bands). "
+                      "A guide to the band, not a grade: text copied from the rubric or repeated earns nothing here.")
+
+
 def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | None = None, key: str = "one",
                     review: TutorReview | None = None, titles: Mapping[str, str] | None = None) -> None:
     """Everything a student sees about one essay: scores, factor statuses, the highlighted essay, next steps.
@@ -62,7 +67,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     if review is not None and review.tutor_mark is not None:
         mark.metric("Tutor's mark", f"{report.mark_20} / 20", help=f"The tool said {review.tool_mark}." if review.mark_changed else None)
     else:
-        mark.metric("Mark estimate", f"{report.mark_20} / 20")
+        mark.metric("Mark estimate", f"{report.mark_20} / 20", help=MARK_ESTIMATE_HELP)
     length.metric("Words", report.word_count)
 
     st.subheader("Factors")

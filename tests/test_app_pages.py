@@ -88,6 +88,8 @@ def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Coverage of the rubric"] == f"{report.overall:.0f}%"
     assert metrics["Mark estimate"] == f"{report.mark_20} / 20"
+    (estimate,) = [m for m in at.metric if m.label == "Mark estimate"]
+    assert "explains and weighs" in estimate.help and "not a grade" in estimate.help  # what the estimate reads, and what it is not
     shown = all_markdown(at)
     for factor in report.factors:
         assert f"**{factor.name}**" in shown
