@@ -15,7 +15,7 @@ from models.judge import LIST_KINDS, OFF_QUESTION_KINDS, load_judge
 from models.rubric import DEFAULT_RUBRIC
 
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
-ANNOTATED_SETS = [*DEFAULT_TRAINING, DATA / "blind23"]
+ANNOTATED_SETS = list(DEFAULT_TRAINING)
 
 
 def levels(report) -> dict[str, int]:
