@@ -28,7 +28,10 @@ def _model(args):
 def render_text(report: Report, source: str = "") -> str:
     """Readable feedback for a terminal: overall, each factor with its evidence, suggestions, warnings."""
     lines = [f"Rubricate feedback{' for ' + source if source else ''}",
-             f"Coverage {report.overall:.0f}/100   Mark estimate {report.mark_20}/20   ({report.word_count} words)", ""]
+             f"Coverage {report.overall:.0f}/100   Mark estimate {report.mark_20}/20   ({report.word_count} words)"]
+    for effect in report.wording:
+        lines.append(f"    {'raised' if effect.marks > 0 else 'lowered'} the estimate by {abs(effect.marks):.1f}: \u201c{effect.text}\u201d")
+    lines.append("")
     for factor in report.factors:
         lines.append(f"[{factor.level_name.upper():9}] {factor.name}  (score {factor.score:.2f})")
         for evidence in factor.evidence:

@@ -69,6 +69,8 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     else:
         mark.metric("Mark estimate", f"{report.mark_20} / 20", help=MARK_ESTIMATE_HELP)
     length.metric("Words", report.word_count)
+    if report.wording and not (review is not None and review.tutor_mark is not None):
+        render_wording(report)
 
     st.subheader("Factors")
     st.caption("Each factor of the question: absent, mentioned (the point is made once), or developed (made and explained).")
@@ -107,6 +109,16 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         key=f"download-{key}",
         icon=":material/download:",
     )
+
+
+def render_wording(report: Report) -> None:
+    """The sentences whose wording moved the mark estimate most, each way, so the estimate can be traced to the text."""
+    with st.expander("What moved the mark estimate", icon=":material/info:"):
+        st.caption("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners "
+                   "marked: explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")
+        for effect in report.wording:
+            direction = ":green[raised it by" if effect.marks > 0 else ":red[lowered it by"
+            st.markdown(f"> {quote_markdown(effect.text)}\n\n{direction} {abs(effect.marks):.1f}]")
 
 
 def copied_title(report: Report, titles: Mapping[str, str]) -> str:

@@ -27,7 +27,7 @@ from models.copying import ReferenceIndex, copied_sentence_mask
 from models.corpus import Corpus, load_corpus
 from models.errors import RubricateError
 from models.judge import Judge, Judgement, load_judge
-from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
+from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion, WordingEffect
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
 from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_note_shaped, opens_with_date, split_sentences, stem, word_spans, words,
@@ -497,7 +497,8 @@ class CoverageModel:
                 f"{OFF_QUESTION_WARNING} \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
             )
-        return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check)
+        return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check,
+                      _wording(reading, judgement))
 
     def _ruled_factors(self, reading: "EssayReading") -> list[FactorResult]:
         """Levels and evidence by the similarity rules: sentences scoring at least the point threshold make the point."""
@@ -544,6 +545,23 @@ class CoverageModel:
         elsewhere = float(np.mean(off_topic > best_factor))
         on_question = float(np.mean(best_factor >= self.scoring.point_threshold / 2))
         return elsewhere >= 0.3 or on_question < 0.2
+
+
+WORDING_SHOWN = 2  # sentences shown each way: the wording that raised the mark most, and that lowered it most
+WORDING_AT_LEAST = 0.2  # marks: a smaller move is not worth a student's attention
+
+
+def _wording(reading: "EssayReading", judgement: Judgement | None) -> tuple[WordingEffect, ...]:
+    """The student's sentences whose wording raised the mark estimate most, then those that lowered it most."""
+    if judgement is None or judgement.wording is None or not len(judgement.wording):
+        return ()
+    effects = judgement.wording
+    order = np.argsort(-effects, kind="stable")
+    raised = [i for i in order[:WORDING_SHOWN] if effects[i] >= WORDING_AT_LEAST]
+    lowered = [i for i in order[::-1][:WORDING_SHOWN] if effects[i] <= -WORDING_AT_LEAST]
+    sentences = reading.sentences
+    return tuple(WordingEffect(sentences[i].text, sentences[i].start, sentences[i].end, round(float(effects[i]), 2))
+                 for i in raised + lowered)
 
 
 def factor_level(column: np.ndarray, scoring: Scoring) -> tuple[list[int], float, int]:

@@ -103,6 +103,7 @@ class Judgement:
     off_question_trained: bool = True  # False: the judge never saw an off-question essay, so the rules decide
     answers_another_question: bool = False
     credited: np.ndarray | None = None  # sentence x factor: the sentences credited with the point (the evidence)
+    wording: np.ndarray | None = None  # per sentence: how far its wording moved the mark, in marks (`Judge.wording_effects`)
 
 
 @dataclass
@@ -162,14 +163,32 @@ class Judge:
         by_essay = sparse.csr_matrix((ones, (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0]))
         return normalize(by_essay @ words)
 
-    def mark_word_scores(self, words: sparse.csr_matrix, readings: list) -> np.ndarray:
-        """The word mark model's score for each reading, over its own sentences (`words`: their rows, in order).
-        Pasted and repeated sentences are not the student's, so their words earn nothing (0 where never trained)."""
+    def mark_word_scores(self, words: sparse.csr_matrix, readings: list) -> tuple[np.ndarray, np.ndarray]:
+        """The word mark model's score for each reading, over its own sentences (`words`: their rows, in order), and
+        each sentence's part of it: the model is linear over the unit sum of the rows, so a score is its sentences'
+        parts plus the bias. Pasted and repeated sentences are not the student's: their words earn nothing, and
+        their part is 0 (all 0 where never trained)."""
         if self.mark_word_weights.size == 0 or not words.shape[0]:
-            return np.zeros(len(readings))
+            return np.zeros(len(readings)), np.zeros(words.shape[0])
         own = np.concatenate([~r.withheld for r in readings])
-        vectors = self.essay_word_vectors(words, [len(r.sentences) for r in readings], own)
-        return vectors @ self.mark_word_weights + self.mark_word_bias
+        counts = [len(r.sentences) for r in readings]
+        owner = np.repeat(np.arange(len(counts)), counts)
+        by_essay = sparse.csr_matrix((own.astype(float), (owner, np.arange(len(owner)))), shape=(len(counts), words.shape[0]))
+        sums = by_essay @ words
+        norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+        parts = np.where(own, words @ self.mark_word_weights, 0.0) / np.where(norms > 0, norms, 1.0)[owner]
+        return np.bincount(owner, weights=parts, minlength=len(counts)) + self.mark_word_bias, parts
+
+    def wording_effects(self, parts: np.ndarray, withheld: np.ndarray) -> np.ndarray:
+        """Each sentence's share, in marks, of how far the essay's wording moved its mark from that of an average
+        training essay: its part of the word score through the mark model, plus an equal share of the rest."""
+        index = MARK_FEATURES.index("words_mark")
+        own = ~np.asarray(withheld, dtype=bool)
+        if self.mark_word_weights.size == 0 or not own.any():
+            return np.zeros(len(parts))
+        per_mark = self.mark_weights[index] / self.mark_scale[index]
+        shared = (self.mark_word_bias - self.mark_mean[index]) / own.sum()
+        return np.where(own, per_mark * (parts + shared), 0.0)
 
     def off_question_word_scores(self, essay_vectors: sparse.csr_matrix) -> np.ndarray:
         """The off-question word model's score of each row of `essay_word_vectors` (0 where it was never trained)."""
@@ -211,25 +230,27 @@ class Judge:
         if not words.shape[0]:
             return [self.judge_probabilities(r, point, detail) for r in readings]
         word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
-        mark_word_scores = self.mark_word_scores(words, readings)
+        mark_word_scores, parts = self.mark_word_scores(words, readings)
         judgements, row = [], 0
         for reading, word_score, mark_word_score in zip(readings, word_scores, mark_word_scores):
             rows = slice(row, row + len(reading.sentences))
             row = rows.stop
-            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score), float(mark_word_score)))
+            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score), float(mark_word_score),
+                                                       parts[rows]))
         return judgements
 
     def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None,
-                            mark_word_score: float | None = None) -> Judgement:
-        """`word_score`, `mark_word_score`: the off-question and mark word models' scores for this essay (computed
-        from `reading` when not given)."""
+                            mark_word_score: float | None = None, mark_word_parts: np.ndarray | None = None) -> Judgement:
+        """`word_score`, `mark_word_score`: the off-question and mark word models' scores for this essay, and
+        `mark_word_parts` its sentences' parts of the latter (computed from `reading` when not given)."""
         if word_score is None or mark_word_score is None:
             words = self.sentence_matrix(reading.tokens) if reading.tokens else sparse.csr_matrix((0, len(self.vocabulary)))
             if word_score is None:
                 word_score = float(self.off_question_word_scores(self.essay_word_vectors(words, [len(reading.tokens)]))[0]) \
                     if reading.tokens else 0.0
             if mark_word_score is None:
-                mark_word_score = float(self.mark_word_scores(words, [reading])[0])
+                scores, mark_word_parts = self.mark_word_scores(words, [reading])
+                mark_word_score = float(scores[0])
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
         develop = _sigmoid(np.sum(own_develop_features(reading, point, detail) * self.develop_weights, axis=1) + self.develop_bias)
@@ -240,11 +261,14 @@ class Judge:
         off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
             if trained else 0.0
         marks = mark_features(reading, point, levels, develop, off_question, mark_word_score)
-        mark = float(np.clip((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias, 0, 20))
+        estimate = float((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias)
+        mark = float(np.clip(estimate, 0, 20))
         another_question = trained and off_question >= self.off_question_cut
         if another_question or not any(levels):
             mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
-        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited)
+        # The wording's effect is the mark's only where the mark is the model's estimate (not clipped, not capped).
+        wording = None if mark_word_parts is None or mark != estimate else self.wording_effects(mark_word_parts, reading.withheld)
+        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited, wording)
 
     def recalibrated(self, presence_shift: float, develop_cut: float) -> "Judge":
         """The same judge, stricter or more lenient (a tutor's recalibration): thresholds moved, nothing relearned."""

@@ -66,6 +66,17 @@ class CopyCheck:
     passages: tuple[CopiedPassage, ...] = ()
 
 
+@dataclass(frozen=True)
+class WordingEffect:
+    """One of the student's own sentences whose wording moved the mark estimate: by `marks`, up or down, against an
+    average training essay (the judge's word mark model, split exactly across the sentences)."""
+
+    text: str
+    start: int
+    end: int
+    marks: float
+
+
 # How the off-question warning starts: the student is told this, so it is also what "told it answers another question" counts.
 OFF_QUESTION_WARNING = "This essay does not seem to answer the question"
 
@@ -79,6 +90,7 @@ class Report:
     warnings: tuple[str, ...] = ()
     word_count: int = 0
     copy: CopyCheck = field(default_factory=CopyCheck)
+    wording: tuple[WordingEffect, ...] = ()  # the sentences that raised the mark most, then those that lowered it most
 
     def factor(self, factor_id: str) -> FactorResult:
         return next(f for f in self.factors if f.id == factor_id)
@@ -109,6 +121,7 @@ class Report:
             word_count=data.get("word_count", 0),
             copy=CopyCheck(copy.get("flagged", False), copy.get("source"), copy.get("share", 0.0),
                            tuple(CopiedPassage(p["start"], p["end"], p["source"]) for p in copy.get("passages", ()))),
+            wording=tuple(WordingEffect(w["text"], w["start"], w["end"], w["marks"]) for w in data.get("wording", ())),
         )
 
     def to_dict(self) -> dict:
@@ -141,4 +154,5 @@ class Report:
                 "share": copy.share,
                 "passages": [{"start": p.start, "end": p.end, "source": p.source} for p in copy.passages],
             },
+            "wording": [{"text": w.text, "start": w.start, "end": w.end, "marks": w.marks} for w in self.wording],
         }

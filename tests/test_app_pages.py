@@ -91,6 +91,9 @@ def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
     (estimate,) = [m for m in at.metric if m.label == "Mark estimate"]
     assert "explains and weighs" in estimate.help and "not a grade" in estimate.help  # what the estimate reads, and what it is not
     shown = all_markdown(at)
+    assert report.wording and any(e.label == "What moved the mark estimate" for e in at.expander)
+    for effect in report.wording:  # each sentence the estimate moved on, with how far
+        assert widgets.quote_markdown(effect.text) in shown and f"{abs(effect.marks):.1f}]" in shown
     for factor in report.factors:
         assert f"**{factor.name}**" in shown
         assert widgets.LEVEL_BADGES[factor.level] in shown

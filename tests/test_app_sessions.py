@@ -266,6 +266,7 @@ def test_the_feedback_under_the_tutor_panel_shows_the_tutors_level_and_mark(db, 
     shown = "\n".join(m.value for m in at.markdown)
     assert ":green-badge[developed] :gray[(the tool said absent)]" in shown
     assert ":gray[level set by the tutor]" in shown  # in place of the tool's score for "absent"
+    assert not any(e.label == "What moved the mark estimate" for e in at.expander)  # the mark is the tutor's, not the tool's
     assert not any("Lenin's Testament" in w.value for w in at.warning)
     assert not any(e.label.startswith("Lenin's Testament") for e in at.expander)
 

@@ -41,6 +41,8 @@ def test_score_prints_readable_feedback_naming_every_factor(model, capsys):
     for factor in model.rubric.factors:
         assert factor.name in out
     assert "[DEVELOPED" in out or "[MENTIONED" in out
+    for effect in model.score((ESSAYS / "testament_only.txt").read_text(encoding="utf-8")).wording:  # what moved the mark
+        assert f"{'raised' if effect.marks > 0 else 'lowered'} the estimate by {abs(effect.marks):.1f}: \u201c{effect.text}\u201d" in out
 
 
 def test_score_as_json_follows_the_report_contract(model, capsys):

@@ -147,6 +147,41 @@ def test_saying_one_good_sentence_ten_times_earns_what_saying_it_once_earns(mode
     assert ten_times.mark_20 <= once.mark_20
 
 
+ANALYTICAL = (
+    "Stalin became leader mainly because of his post as General Secretary. It let him appoint and sack local party "
+    "officials, and these officials then picked the delegates to the party congress, which meant he could count on their "
+    "votes. Trotsky's arrogance also helped him, because the other leaders feared Trotsky more than Stalin. Lenin's "
+    "testament called Stalin too rude, but Zinoviev and Kamenev chose not to publish it, so he kept his job. Overall the "
+    "post mattered more than luck, because without the supporters he had placed he could not have won the votes."
+)
+
+
+def test_the_wording_shown_as_moving_the_mark_is_exactly_what_the_word_model_added(model):
+    from models.judge import MARK_FEATURES, mark_features
+
+    judge = model.judge
+    (reading,) = model.read_essays([ANALYTICAL])
+    (judgement,) = judge.judge_many([reading])
+    assert judgement.wording is not None and len(judgement.wording) == len(reading.sentences)
+    # The same essay with the wording of an average training essay: the difference is the wording's, sentence by sentence.
+    average = judge.mark_mean[MARK_FEATURES.index("words_mark")]
+    features = mark_features(reading, judgement.point, judgement.levels, judgement.develop, judgement.off_question, average)
+    with_average_wording = float((features - judge.mark_mean) / judge.mark_scale @ judge.mark_weights + judge.mark_bias)
+    assert judgement.mark - with_average_wording == pytest.approx(float(judgement.wording.sum()), abs=1e-6)
+
+    report = model.score(ANALYTICAL)
+    assert report.wording and all(ANALYTICAL[w.start:w.end] == w.text for w in report.wording)
+    assert [w.marks for w in report.wording] == sorted((w.marks for w in report.wording), reverse=True)
+
+
+def test_pasted_or_repeated_sentences_move_the_mark_by_nothing(model):
+    repeated = ANALYTICAL + " " + "Stalin became leader mainly because of his post as General Secretary."
+    (reading,) = model.read_essays([repeated])
+    (judgement,) = model.judge.judge_many([reading])
+    assert reading.withheld.any()
+    assert np.all(judgement.wording[reading.withheld] == 0.0)
+
+
 def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
     terms = ("General Secretary, Card-Index, patronage, Lenin Enrolment, luck, grey blur, Lenin's death, Trotsky, arrogance, "
              "Menshevik, Bonaparte, funeral, Testament, too rude, triumvirate, Zinoviev, Kamenev, Bukharin, United Opposition.")
