@@ -13,7 +13,7 @@ from models.engine import CoverageModel
 from models.exports import report_file_name
 from models.feedback_html import ESSAY_CSS, highlighted_essay_html, legend_html, render_feedback_html
 from models.reader import EssayInput
-from models.report import LEVEL_NAMES, Report
+from models.report import LEVEL_NAMES, WORDING_EXPLAINED, Report
 from models.review import TutorReview
 from models.rubric import Rubric
 from models.sessions import calibration_in_words
@@ -114,8 +114,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
 def render_wording(report: Report) -> None:
     """The sentences whose wording moved the mark estimate most, each way, so the estimate can be traced to the text."""
     with st.expander("What moved the mark estimate", icon=":material/info:"):
-        st.caption("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners "
-                   "marked: explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")
+        st.caption(WORDING_EXPLAINED)
         for effect in report.wording:
             direction = ":green[raised it by" if effect.marks > 0 else ":red[lowered it by"
             st.markdown(f"> {quote_markdown(effect.text)}\n\n{direction} {abs(effect.marks):.1f}]")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from models.report import LEVEL_NAMES, Report
+from models.report import LEVEL_NAMES, WORDING_EXPLAINED, Report
 from models.review import TutorReview
 from models.rubric import Rubric
 
@@ -137,11 +137,13 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
         )
         suggestions.append(f"<h3>{escape(f.name)} ({escape(LEVEL_NAMES[f.level])})</h3><p>{escape(f.suggestion.guidance)}</p>{quotes}")
     suggestions_html = "".join(suggestions) or "<p>Every factor is developed. Well done.</p>"
+    wording = ""
     if review is not None and review.tutor_mark is not None:
         said = f'<span class="rb-source">the tool said {review.tool_mark}</span>' if review.mark_changed and review.tool_mark is not None else ""
         mark = f'<div class="rb-score">Mark<b>{report.mark_20} / 20</b>{said}</div>'
     else:
         mark = f'<div class="rb-score">Mark estimate<b>{report.mark_20} / 20</b></div>'
+        wording = _wording_html(report)
     comments = "".join(f"<blockquote>{escape(text)}</blockquote>" for text in (review.comments if review else ()))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -151,13 +153,22 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
         f'<div class="rb-score">Coverage<b>{report.overall:.0f}%</b></div>'
         f"{mark}"
         f'<div class="rb-score">Words<b>{report.word_count}</b></div></div>'
-        f"{warnings}"
+        f"{wording}{warnings}"
         + (f"<h2>Your tutor's comments</h2>{comments}" if comments else "")
         + f"<h2>Factors</h2><table><tr><th>Factor</th><th>Level</th><th>Score</th></tr>{rows}</table>"
         f"<h2>Your essay</h2>{legend_html(report)}{highlighted_essay_html(report, essay_text)}"
         f"<h2>How to improve</h2>{suggestions_html}"
         "</body></html>\n"
     )
+
+
+def _wording_html(report: Report) -> str:
+    """The sentences whose wording moved the mark estimate most, each way (the app's "What moved the mark estimate")."""
+    if not report.wording:
+        return ""
+    quotes = "".join(f'<blockquote>{escape(w.text)}<div class="rb-source">{"raised" if w.marks > 0 else "lowered"} it by '
+                     f"{abs(w.marks):.1f}</div></blockquote>" for w in report.wording)
+    return f"<h2>What moved the mark estimate</h2><p>{escape(WORDING_EXPLAINED)}</p>{quotes}"
 
 
 def _score_cell(review: TutorReview | None, factor) -> str:

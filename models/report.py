@@ -77,6 +77,11 @@ class WordingEffect:
     marks: float
 
 
+# What a student is told the wording effects are, wherever they are shown.
+WORDING_EXPLAINED = ("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners marked: "
+                     "explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")
+
+
 # How the off-question warning starts: the student is told this, so it is also what "told it answers another question" counts.
 OFF_QUESTION_WARNING = "This essay does not seem to answer the question"
 

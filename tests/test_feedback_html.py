@@ -114,6 +114,21 @@ def test_feedback_report_is_a_whole_page_without_scripts_and_with_the_essay_esca
             assert factor.suggestion.guidance in text
 
 
+def test_the_wording_that_moved_the_mark_is_listed_as_text_with_how_far():
+    model = load_model()
+    essay = (
+        "Stalin became leader mainly because of his post as General Secretary <i>which</i> let him appoint party officials. "
+        "These officials then picked the delegates to the party congress, which meant he could count on their votes. "
+        "Overall the post mattered more than luck, because without those supporters he could not have won."
+    )
+    report = model.score(essay)
+    assert report.wording
+    text = "".join(parse(render_feedback_html(report, essay, model.rubric)).text)
+    assert "What moved the mark estimate" in text
+    for effect in report.wording:
+        assert f"{effect.text}{'raised' if effect.marks > 0 else 'lowered'} it by {abs(effect.marks):.1f}" in text
+
+
 def test_report_lists_warnings_and_suggestions_escaped():
     essay = "Stalin was General Secretary. Lenin died. He was lucky."
     model = load_model()
