@@ -100,7 +100,8 @@ def test_student_gets_factor_levels_and_highlighted_evidence(app_url, page):
     _get_feedback(page, _essay("d01.txt"))
 
     expect(page.get_by_text("Coverage of the rubric")).to_be_visible()
-    expect(page.get_by_text("Mark estimate")).to_be_visible()
+    expect(page.get_by_text("Mark estimate", exact=True)).to_be_visible()
+    expect(page.get_by_text("What moved the mark estimate")).to_be_visible()
     expect(page.get_by_text("Stalin's role as General Secretary").first).to_be_visible()
     expect(page.get_by_text("developed").first).to_be_visible()
     highlighted = page.locator(".rb-essay mark")
@@ -123,7 +124,7 @@ def test_student_uploads_a_word_document_and_gets_feedback(app_url, page, tmp_pa
     expect(page.get_by_text("my essay.docx")).to_be_visible()
     page.get_by_role("button", name="Get feedback").click()
     expect(page.locator(".rb-essay")).to_be_visible()
-    expect(page.get_by_text("Mark estimate")).to_be_visible()
+    expect(page.get_by_text("Mark estimate", exact=True)).to_be_visible()
     assert page.locator(".rb-essay mark").count() >= 1
 
 
