@@ -10,6 +10,7 @@ import pandas as pd
 
 from models.coverage_report import CorpusSupport
 from models.report import LEVEL_NAMES
+from models.review import TutorReview
 from models.rubric import Rubric
 
 
@@ -39,10 +40,8 @@ def heatmap(rows: list[dict], rubric: Rubric) -> alt.Chart:
 
 def _score_shown(row: dict, factor: dict) -> str:
     """The tool's score, or "set by the tutor" where the tutor changed the level (the score was the tool's)."""
-    tutor, tool = row.get("tutor_levels") or {}, row.get("tool_levels") or {}
-    if factor["id"] in tutor and factor["id"] in tool and tutor[factor["id"]] != tool[factor["id"]]:
-        return "set by the tutor"
-    return f"{factor['score']:.2f}"
+    review = TutorReview.from_row(row)
+    return "set by the tutor" if review is not None and review.changed(factor["id"]) else f"{factor['score']:.2f}"
 
 
 def marks_histogram(marks: Sequence[int]) -> alt.Chart:

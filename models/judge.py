@@ -86,6 +86,13 @@ MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "devel
                  "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share", "words_mark")
 
 
+def _essay_sums(words: sparse.csr_matrix, sentence_counts: list[int], kept: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Each essay's sentence rows summed (essays in order, `sentence_counts[i]` rows for essay i; only `kept` rows)."""
+    owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
+    ones = np.ones(len(owner)) if kept is None else np.asarray(kept, dtype=float)
+    return sparse.csr_matrix((ones, (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0])) @ words
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
@@ -158,10 +165,7 @@ class Judge:
         """Each essay's words as one unit row: the sum of its sentences' rows of `sentence_matrix` (`words`, essays in
         order, `sentence_counts[i]` rows for essay i), for a batch at once (per essay, scipy's overhead dominated).
         `kept`: a flag per row; only flagged sentences count."""
-        owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
-        ones = np.ones(len(owner)) if kept is None else np.asarray(kept, dtype=float)
-        by_essay = sparse.csr_matrix((ones, (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0]))
-        return normalize(by_essay @ words)
+        return normalize(_essay_sums(words, sentence_counts, kept))
 
     def mark_word_scores(self, words: sparse.csr_matrix, readings: list) -> tuple[np.ndarray, np.ndarray]:
         """The word mark model's score for each reading, over its own sentences (`words`: their rows, in order), and
@@ -173,8 +177,7 @@ class Judge:
         own = np.concatenate([~r.withheld for r in readings])
         counts = [len(r.sentences) for r in readings]
         owner = np.repeat(np.arange(len(counts)), counts)
-        by_essay = sparse.csr_matrix((own.astype(float), (owner, np.arange(len(owner)))), shape=(len(counts), words.shape[0]))
-        sums = by_essay @ words
+        sums = _essay_sums(words, counts, own)
         norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
         parts = np.where(own, words @ self.mark_word_weights, 0.0) / np.where(norms > 0, norms, 1.0)[owner]
         return np.bincount(owner, weights=parts, minlength=len(counts)) + self.mark_word_bias, parts

@@ -212,7 +212,8 @@ def test_heatmap_hover_says_the_tutor_set_a_level_instead_of_the_tools_score(mod
     rows = batches.mark_batch_inputs(two_essays_and_a_png, model)["rows"]
     first = rows[0]
     factor = first["factors"][0]
-    first.update(tool_levels={f["id"]: f["level"] for f in first["factors"]}, tutor_levels={factor["id"]: (factor["level"] + 1) % 3})
+    first.update(tool_levels={f["id"]: f["level"] for f in first["factors"]}, tutor_levels={factor["id"]: (factor["level"] + 1) % 3},
+                 tool_mark=first["mark_20"], tutor_mark=None, comments=[])  # as a stored session's row carries them
     data = charts.heatmap(rows, model.rubric).data
     cell = data[(data["essay"] == "alice") & (data["factor"] == factor["name"])].iloc[0]
     assert cell["score"] == "set by the tutor"
