@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from models.errors import RubricateError
-from models.report import Report
+from models.report import Report, mark_trace_lines
 
 
 def _model(args):
@@ -29,6 +29,8 @@ def render_text(report: Report, source: str = "") -> str:
     """Readable feedback for a terminal: overall, each factor with its evidence, suggestions, warnings."""
     lines = [f"Rubricate feedback{' for ' + source if source else ''}",
              f"Coverage {report.overall:.0f}/100   Mark estimate {report.mark_20}/20   ({report.word_count} words)"]
+    for what, marks in mark_trace_lines(report):
+        lines.append(f"    {what}: {marks}")
     for effect in report.wording:
         lines.append(f"    {'raised' if effect.marks > 0 else 'lowered'} the estimate by {abs(effect.marks):.1f}: \u201c{effect.text}\u201d")
     lines.append("")

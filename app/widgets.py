@@ -13,7 +13,7 @@ from models.engine import CoverageModel
 from models.exports import report_file_name
 from models.feedback_html import ESSAY_CSS, highlighted_essay_html, legend_html, render_feedback_html
 from models.reader import EssayInput
-from models.report import LEVEL_NAMES, WORDING_EXPLAINED, Report
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 from models.sessions import calibration_in_words
@@ -69,8 +69,8 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     else:
         mark.metric("Mark estimate", f"{report.mark_20} / 20", help=MARK_ESTIMATE_HELP)
     length.metric("Words", report.word_count)
-    if report.wording and not (review is not None and review.tutor_mark is not None):
-        render_wording(report)
+    if (report.wording or report.mark_trace) and not (review is not None and review.tutor_mark is not None):
+        render_mark_trace(report)
 
     st.subheader("Factors")
     st.caption("Each factor of the question: absent, mentioned (the point is made once), or developed (made and explained).")
@@ -111,9 +111,16 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     )
 
 
-def render_wording(report: Report) -> None:
-    """The sentences whose wording moved the mark estimate most, each way, so the estimate can be traced to the text."""
+def render_mark_trace(report: Report) -> None:
+    """The mark estimate added up part by part, and the sentences whose wording moved it most each way, so the
+    estimate can be traced to the text."""
     with st.expander("What moved the mark estimate", icon=":material/info:"):
+        if report.mark_trace is not None:
+            st.caption(MARK_TRACE_EXPLAINED)
+            rows = "".join(f"| {markdown_text(what)} | {marks} |\n" for what, marks in mark_trace_lines(report))
+            st.markdown(f"| Where it comes from | Marks |\n|---|---:|\n{rows}")
+        if not report.wording:
+            return
         st.caption(WORDING_EXPLAINED)
         for effect in report.wording:
             direction = ":green[raised it by" if effect.marks > 0 else ":red[lowered it by"

@@ -26,8 +26,8 @@ from threadpoolctl import threadpool_limits
 from models.copying import ReferenceIndex, copied_sentence_mask
 from models.corpus import Corpus, load_corpus
 from models.errors import RubricateError
-from models.judge import Judge, Judgement, load_judge
-from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion, WordingEffect
+from models.judge import MARK_PARTS, Judge, Judgement, load_judge
+from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, MarkPart, MarkTrace, Report, Suggestion, WordingEffect
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
 from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_note_shaped, opens_with_date, split_sentences, stem, word_spans, words,
@@ -498,7 +498,14 @@ class CoverageModel:
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
             )
         return Report(rubric.id, overall, int(mark), tuple(results), tuple(warnings), word_count, copy_check,
-                      _wording(reading, judgement))
+                      _wording(reading, judgement), self._mark_trace(judgement))
+
+    def _mark_trace(self, judgement: Judgement | None) -> MarkTrace | None:
+        """The judge's mark estimate added up from an average training essay's mark (None where the mark is not it)."""
+        if judgement is None or judgement.mark_parts is None:
+            return None
+        return MarkTrace(round(float(self.judge.mark_bias), 2),
+                         tuple(MarkPart(name, round(float(marks), 2)) for (name, _), marks in zip(MARK_PARTS, judgement.mark_parts)))
 
     def _ruled_factors(self, reading: "EssayReading") -> list[FactorResult]:
         """Levels and evidence by the similarity rules: sentences scoring at least the point threshold make the point."""

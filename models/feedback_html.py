@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from models.report import LEVEL_NAMES, WORDING_EXPLAINED, Report
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 
@@ -163,12 +163,18 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
 
 
 def _wording_html(report: Report) -> str:
-    """The sentences whose wording moved the mark estimate most, each way (the app's "What moved the mark estimate")."""
-    if not report.wording:
+    """The mark estimate added up, and the sentences whose wording moved it most, each way (the app's "What moved
+    the mark estimate")."""
+    if not report.wording and report.mark_trace is None:
         return ""
+    trace = ""
+    if report.mark_trace is not None:
+        rows = "".join(f"<tr><td>{escape(what)}</td><td>{escape(marks)}</td></tr>" for what, marks in mark_trace_lines(report))
+        trace = f"<p>{escape(MARK_TRACE_EXPLAINED)}</p><table><tr><th>Where it comes from</th><th>Marks</th></tr>{rows}</table>"
     quotes = "".join(f'<blockquote>{escape(w.text)}<div class="rb-source">{"raised" if w.marks > 0 else "lowered"} it by '
                      f"{abs(w.marks):.1f}</div></blockquote>" for w in report.wording)
-    return f"<h2>What moved the mark estimate</h2><p>{escape(WORDING_EXPLAINED)}</p>{quotes}"
+    wording = f"<p>{escape(WORDING_EXPLAINED)}</p>{quotes}" if report.wording else ""
+    return f"<h2>What moved the mark estimate</h2>{trace}{wording}"
 
 
 def _score_cell(review: TutorReview | None, factor) -> str:

@@ -84,6 +84,13 @@ def join_for_phrases(words: list[str]) -> str:
 _WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
 MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
                  "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share", "words_mark")
+# The mark model is linear, so an estimate is an average training essay's mark plus each feature's move from its mean:
+# these parts group those moves the way a student can check them against the feedback (each feature in one part).
+MARK_PARTS = (("factors", ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "sentences_crediting")),
+              ("wording", ("words_mark",)),
+              ("length", ("log_words",)),
+              ("language", ("weighing_rate", "linking_rate", "weighing_any")),
+              ("whole", ("off_question", "copied_share", "note_share")))
 
 
 def _essay_sums(words: sparse.csr_matrix, sentence_counts: list[int], kept: np.ndarray | None = None) -> sparse.csr_matrix:
@@ -111,6 +118,7 @@ class Judgement:
     answers_another_question: bool = False
     credited: np.ndarray | None = None  # sentence x factor: the sentences credited with the point (the evidence)
     wording: np.ndarray | None = None  # per sentence: how far its wording moved the mark, in marks (`Judge.wording_effects`)
+    mark_parts: np.ndarray | None = None  # per MARK_PARTS: how far it moved the mark from an average essay's (`Judge.mark_parts`)
 
 
 @dataclass
@@ -193,6 +201,12 @@ class Judge:
         shared = (self.mark_word_bias - self.mark_mean[index]) / own.sum()
         return np.where(own, per_mark * (parts + shared), 0.0)
 
+    def mark_parts(self, marks: np.ndarray) -> np.ndarray:
+        """How far each of MARK_PARTS moves an essay's mark estimate from an average training essay's (`mark_bias`),
+        given its `mark_features`: the estimate is exactly `mark_bias` plus their sum."""
+        moves = (marks - self.mark_mean) / self.mark_scale * self.mark_weights
+        return np.array([sum(moves[MARK_FEATURES.index(f)] for f in features) for _, features in MARK_PARTS])
+
     def off_question_word_scores(self, essay_vectors: sparse.csr_matrix) -> np.ndarray:
         """The off-question word model's score of each row of `essay_word_vectors` (0 where it was never trained)."""
         if self.off_question_word_weights.size == 0:
@@ -269,9 +283,10 @@ class Judge:
         another_question = trained and off_question >= self.off_question_cut
         if another_question or not any(levels):
             mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
-        # The wording's effect is the mark's only where the mark is the model's estimate (not clipped, not capped).
+        # The parts and the wording's effect are the mark's only where the mark is the model's estimate (not clipped, not capped).
         wording = None if mark_word_parts is None or mark != estimate else self.wording_effects(mark_word_parts, reading.withheld)
-        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited, wording)
+        parts = self.mark_parts(marks) if mark == estimate else None
+        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited, wording, parts)
 
     def recalibrated(self, presence_shift: float, develop_cut: float) -> "Judge":
         """The same judge, stricter or more lenient (a tutor's recalibration): thresholds moved, nothing relearned."""

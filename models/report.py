@@ -77,6 +77,55 @@ class WordingEffect:
     marks: float
 
 
+@dataclass(frozen=True)
+class MarkPart:
+    """One part of the mark estimate: how far it moved the mark from an average training essay's, in marks."""
+
+    id: str  # one of MARK_PART_NAMES
+    marks: float
+
+    @property
+    def name(self) -> str:
+        return MARK_PART_NAMES.get(self.id, self.id)
+
+
+@dataclass(frozen=True)
+class MarkTrace:
+    """The mark estimate, added up: an average training essay's mark plus each part (the judge's mark model is
+    linear, so this is the estimate exactly, before it is rounded to `Report.mark_20`)."""
+
+    average: float
+    parts: tuple[MarkPart, ...]
+
+    @property
+    def estimate(self) -> float:
+        return self.average + sum(p.marks for p in self.parts)
+
+
+# What each part of the mark estimate reads, as a student is told (the judge's MARK_PARTS, in its order).
+MARK_PART_NAMES = {
+    "factors": "The factors it makes and develops (the evidence is highlighted below)",
+    "wording": "How it is worded (the sentences that moved it most are quoted below)",
+    "length": "Its length",
+    "language": "Its weighing and linking words (\"most important\", \"however\", \"because\", \"as a result\")",
+    "whole": "How it reads as a whole (as an answer to another question, as notes, or as copied passages)",
+}
+
+
+# What a student is told the mark estimate's parts are, wherever they are shown.
+MARK_TRACE_EXPLAINED = ("The estimate starts from the mark of an average essay among those examiners marked, and each part of "
+                        "this essay moves it up or down, as learned from those essays:")
+
+
+def mark_trace_lines(report: "Report") -> list[tuple[str, str]]:
+    """The mark estimate added up, as (what, marks) rows for a table: an average essay, each part, the estimate."""
+    trace = report.mark_trace
+    if trace is None:
+        return []
+    return ([("An average essay", f"{trace.average:.1f}")] + [(p.name, f"{p.marks:+.1f}") for p in trace.parts]
+            + [("The estimate", f"{trace.estimate:.1f}, shown as {report.mark_20} / 20")])
+
+
 # What a student is told the wording effects are, wherever they are shown.
 WORDING_EXPLAINED = ("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners marked: "
                      "explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")
@@ -96,6 +145,7 @@ class Report:
     word_count: int = 0
     copy: CopyCheck = field(default_factory=CopyCheck)
     wording: tuple[WordingEffect, ...] = ()  # the sentences that raised the mark most, then those that lowered it most
+    mark_trace: MarkTrace | None = None  # the mark estimate added up; None where it is not the model's estimate as it stands
 
     def factor(self, factor_id: str) -> FactorResult:
         return next(f for f in self.factors if f.id == factor_id)
@@ -127,6 +177,8 @@ class Report:
             copy=CopyCheck(copy.get("flagged", False), copy.get("source"), copy.get("share", 0.0),
                            tuple(CopiedPassage(p["start"], p["end"], p["source"]) for p in copy.get("passages", ()))),
             wording=tuple(WordingEffect(w["text"], w["start"], w["end"], w["marks"]) for w in data.get("wording", ())),
+            mark_trace=None if not data.get("mark_trace") else MarkTrace(
+                data["mark_trace"]["average"], tuple(MarkPart(p["id"], p["marks"]) for p in data["mark_trace"]["parts"])),
         )
 
     def to_dict(self) -> dict:
@@ -160,4 +212,9 @@ class Report:
                 "passages": [{"start": p.start, "end": p.end, "source": p.source} for p in copy.passages],
             },
             "wording": [{"text": w.text, "start": w.start, "end": w.end, "marks": w.marks} for w in self.wording],
+            "mark_trace": None if self.mark_trace is None else {
+                "average": self.mark_trace.average,
+                "estimate": self.mark_trace.estimate,
+                "parts": [{"id": p.id, "name": p.name, "marks": p.marks} for p in self.mark_trace.parts],
+            },
         }

@@ -50,7 +50,8 @@ def final_report(report: Report, rubric: Rubric, tutor_levels: dict[str, int], t
 
     A raised factor loses the tool's suggestion once developed and the "names it but makes no
     point" warning once mentioned; a lowered one gains the rubric's guidance. Coverage is
-    recomputed from the final levels and the rubric's weights; the evidence stays the tool's.
+    recomputed from the final levels and the rubric's weights; the evidence stays the tool's. A tutor's
+    mark drops the account of the tool's estimate (what moved it), which no longer explains the mark.
     """
     factors = {f.id: f for f in rubric.factors}
     results = []
@@ -66,8 +67,10 @@ def final_report(report: Report, rubric: Rubric, tutor_levels: dict[str, int], t
         weights = [factors[r.id].weight if r.id in factors else 1.0 for r in results]
         overall = round(100.0 * sum(w * r.level / 2 for w, r in zip(weights, results)) / sum(weights), 1)
     warnings = tuple(w for w in (_named_only_warning(w, results) for w in report.warnings) if w)
-    mark = report.mark_20 if tutor_mark is None else tutor_mark
-    return replace(report, factors=tuple(results), overall=overall, mark_20=mark, warnings=warnings)
+    if tutor_mark is None:
+        return replace(report, factors=tuple(results), overall=overall, warnings=warnings)
+    # The tutor's mark is the mark: what moved the tool's estimate no longer explains it.
+    return replace(report, factors=tuple(results), overall=overall, mark_20=tutor_mark, warnings=warnings, wording=(), mark_trace=None)
 
 
 def _named_only_warning(warning: str, results) -> str | None:

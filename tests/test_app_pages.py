@@ -14,6 +14,7 @@ from models.coverage_report import batch_coverage
 from models.engine import load_model
 from models.exports import export_columns, export_table, feedback_zip, table_bytes
 from models.reader import essay_from_text, read_essay_bytes
+from models.report import mark_trace_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVSET = ROOT / "data" / "devset" / "essays"
@@ -94,6 +95,8 @@ def test_pasted_essay_gets_metrics_and_a_status_for_every_factor(model):
     assert report.wording and any(e.label == "What moved the mark estimate" for e in at.expander)
     for effect in report.wording:  # each sentence the estimate moved on, with how far
         assert widgets.quote_markdown(effect.text) in shown and f"{abs(effect.marks):.1f}]" in shown
+    for what, marks in mark_trace_lines(report):  # the estimate added up: an average essay, each part, the estimate
+        assert f"| {widgets.markdown_text(what)} | {marks} |" in shown
     for factor in report.factors:
         assert f"**{factor.name}**" in shown
         assert widgets.LEVEL_BADGES[factor.level] in shown

@@ -101,7 +101,8 @@ def test_student_gets_factor_levels_and_highlighted_evidence(app_url, page):
 
     expect(page.get_by_text("Coverage of the rubric")).to_be_visible()
     expect(page.get_by_text("Mark estimate", exact=True)).to_be_visible()
-    expect(page.get_by_text("What moved the mark estimate")).to_be_visible()
+    page.get_by_text("What moved the mark estimate").click()
+    expect(page.get_by_role("cell", name="An average essay")).to_be_visible()  # the estimate added up, part by part
     expect(page.get_by_text("Stalin's role as General Secretary").first).to_be_visible()
     expect(page.get_by_text("developed").first).to_be_visible()
     highlighted = page.locator(".rb-essay mark")
@@ -175,16 +176,19 @@ def _choose(page, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox labelled `label`, and wait for the rerun it starts."""
     # A rerun that starts just after the click redraws the box and closes its list: open it again until it stays open.
     # While a rerun draws, the page can briefly hold the old box beside the new one: act on the newest.
-    for _ in range(5):
+    # The same can happen between typing and choosing, so each try goes from opening the list to choosing.
+    for _ in range(8):
         _wait_until_idle(page)
         try:
             page.get_by_label(label, exact=True).last.click(timeout=5_000)
             expect(page.get_by_role("listbox")).to_be_visible(timeout=5_000)
+            page.keyboard.type(option)  # filters a long list (marks 0-20) down to the one option
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
             break
         except (AssertionError, PlaywrightError):
             page.keyboard.press("Escape")
-    page.keyboard.type(option)  # filters a long list (marks 0-20) down to the one option
-    page.get_by_role("option", name=option, exact=True).click()
+    else:
+        pytest.fail(f"could not choose {option!r} in {label!r}: its list kept closing")
     _wait_until_idle(page)
 
 

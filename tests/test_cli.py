@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from app.cli import main
+from models.report import mark_trace_lines
 
 from conftest import ESSAYS, REPO
 
@@ -41,8 +42,12 @@ def test_score_prints_readable_feedback_naming_every_factor(model, capsys):
     for factor in model.rubric.factors:
         assert factor.name in out
     assert "[DEVELOPED" in out or "[MENTIONED" in out
-    for effect in model.score((ESSAYS / "testament_only.txt").read_text(encoding="utf-8")).wording:  # what moved the mark
+    report = model.score((ESSAYS / "testament_only.txt").read_text(encoding="utf-8"))
+    for effect in report.wording:  # what moved the mark
         assert f"{'raised' if effect.marks > 0 else 'lowered'} the estimate by {abs(effect.marks):.1f}: \u201c{effect.text}\u201d" in out
+    assert report.mark_trace is not None
+    for what, marks in mark_trace_lines(report):  # the estimate added up
+        assert f"{what}: {marks}" in out
 
 
 def test_score_as_json_follows_the_report_contract(model, capsys):
@@ -59,6 +64,9 @@ def test_score_as_json_follows_the_report_contract(model, capsys):
             assert text[evidence["start"]:evidence["end"]] == evidence["text"]
     testament = next(f for f in report["factors"] if f["id"] == "testament")
     assert testament["level"] >= 1 and testament["evidence"]
+    trace = report["mark_trace"]  # the estimate added up: an average essay's mark and each part's move from it
+    assert abs(trace["average"] + sum(p["marks"] for p in trace["parts"]) - trace["estimate"]) < 1e-6
+    assert abs(trace["estimate"] - report["mark_20"]) <= 0.55 and all({"id", "name", "marks"} <= set(p) for p in trace["parts"])
 
 
 def test_score_dash_reads_the_essay_from_standard_input():

@@ -7,7 +7,7 @@ import pytest
 
 from models.engine import load_model
 from models.feedback_html import factor_colour, highlighted_essay_html, legend_html, render_feedback_html
-from models.report import CopiedPassage, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion
+from models.report import CopiedPassage, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion, mark_trace_lines
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_IMG = '<img src=x onerror="alert(1)">'
@@ -114,7 +114,7 @@ def test_feedback_report_is_a_whole_page_without_scripts_and_with_the_essay_esca
             assert factor.suggestion.guidance in text
 
 
-def test_the_wording_that_moved_the_mark_is_listed_as_text_with_how_far():
+def test_what_moved_the_mark_is_listed_as_text_with_how_far():
     model = load_model()
     essay = (
         "Stalin became leader mainly because of his post as General Secretary <i>which</i> let him appoint party officials. "
@@ -127,6 +127,8 @@ def test_the_wording_that_moved_the_mark_is_listed_as_text_with_how_far():
     assert "What moved the mark estimate" in text
     for effect in report.wording:
         assert f"{effect.text}{'raised' if effect.marks > 0 else 'lowered'} it by {abs(effect.marks):.1f}" in text
+    for what, marks in mark_trace_lines(report):  # the estimate added up, part by part
+        assert f"{what}{marks}" in text
 
 
 def test_report_lists_warnings_and_suggestions_escaped():

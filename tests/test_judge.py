@@ -174,6 +174,28 @@ def test_the_wording_shown_as_moving_the_mark_is_exactly_what_the_word_model_add
     assert [w.marks for w in report.wording] == sorted((w.marks for w in report.wording), reverse=True)
 
 
+def test_the_mark_estimate_adds_up_from_an_average_essay_and_each_part_of_this_one(model):
+    from models.judge import MARK_FEATURES, MARK_PARTS
+
+    assert sorted(f for _, features in MARK_PARTS for f in features) == sorted(MARK_FEATURES)  # every feature in one part
+    (reading,) = model.read_essays([ANALYTICAL])
+    (judgement,) = model.judge.judge_many([reading])
+    assert model.judge.mark_bias + judgement.mark_parts.sum() == pytest.approx(judgement.mark, abs=1e-9)
+    wording = [part for (name, _), part in zip(MARK_PARTS, judgement.mark_parts) if name == "wording"]
+    assert wording == [pytest.approx(float(judgement.wording.sum()), abs=1e-9)]  # the quoted sentences' effects add up to it
+
+    trace = model.score(ANALYTICAL).mark_trace
+    assert [p.id for p in trace.parts] == [name for name, _ in MARK_PARTS]
+    assert trace.estimate == pytest.approx(judgement.mark, abs=0.03)  # parts rounded to 0.01
+    factors = next(p for p in trace.parts if p.id == "factors")
+    assert factors.marks > 0  # all five factors developed: above an average essay
+
+
+def test_a_capped_mark_is_not_traced_as_an_estimate(model):
+    report = model.score("General Secretary, luck, Trotsky, the Testament, alliances. Stalin was leader.")
+    assert report.mark_20 <= 3 and report.mark_trace is None and report.wording == ()
+
+
 def test_pasted_or_repeated_sentences_move_the_mark_by_nothing(model):
     repeated = ANALYTICAL + " " + "Stalin became leader mainly because of his post as General Secretary."
     (reading,) = model.read_essays([repeated])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from conftest import devset_essay as devset
 from models.coverage_report import batch_coverage
 from models.exports import report_html
+from models.feedback_html import render_feedback_html
 from models.marking import mark_into_session, session_rows
 from models.reader import read_essay_bytes
 from models.report import Report
@@ -23,6 +24,16 @@ def test_raising_a_named_factor_drops_its_suggestion_and_its_makes_no_point_warn
     assert final.factor("testament").level == 2 and final.factor("testament").suggestion is None
     assert not any("Lenin's Testament" in w for w in final.warnings)
     assert final.mark_20 == 16 and final.overall > tool.overall
+
+
+def test_a_tutors_mark_drops_the_account_of_the_tools_estimate_and_a_tutors_level_alone_keeps_it(model):
+    tool = model.score(devset("d01.txt"))
+    assert tool.mark_trace is not None and tool.wording
+    marked = final_report(tool, model.rubric, {}, 12)
+    assert marked.mark_20 == 12 and marked.mark_trace is None and marked.wording == ()  # nothing explains 12 but the tutor
+    assert "What moved the mark estimate" not in render_feedback_html(marked, devset("d01.txt"), model.rubric)
+    relevelled = final_report(tool, model.rubric, {"luck": 0}, None)
+    assert relevelled.mark_20 == tool.mark_20 and relevelled.mark_trace == tool.mark_trace  # still the tool's estimate
 
 
 NAMES_TWO_FACTORS = ("Lenin's Testament was written in 1923 and it was about the leaders. Luck was another factor in the story "
