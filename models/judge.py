@@ -357,12 +357,11 @@ def dense_features(readings: list) -> list[np.ndarray]:
     stack = lambda name: np.concatenate([getattr(r, name) for r in readings if len(r.sentences)])  # noqa: E731
     scores, similarity, named, referred = stack("unmasked_scores"), stack("similarity"), stack("named"), stack("referred")
     off_topic, statement, copied, repeated = stack("off_topic"), stack("statement"), stack("copied"), stack("repeated")
-    first = np.zeros(n, dtype=bool)
-    first[np.cumsum([0] + counts[:-1])[np.array(counts) > 0]] = True
-    last = np.roll(first, -1)
     position = np.concatenate([np.arange(c) / max(c - 1, 1) for c in counts if c])
-    previous = lambda a: np.where(first[:, None], 0.0, np.roll(a, 1, axis=0))  # noqa: E731  never across essays
-    following = lambda a: np.where(last[:, None], 0.0, np.roll(a, -1, axis=0))  # noqa: E731
+    # A sentence said again, or the rubric's wording pasted, is no neighbour (copied reference text has its own feature).
+    before, after = _own_neighbours(stack("repeated") | stack("borrowed"), counts)
+    previous = lambda a: np.where(before[:, None] >= 0, a[before], 0.0)  # noqa: E731
+    following = lambda a: np.where(after[:, None] >= 0, a[after], 0.0)  # noqa: E731
     ordered = np.sort(scores, axis=1)
     top, runner_up = ordered[:, -1:], ordered[:, -2:-1] if n_factors > 1 else np.zeros((n, 1))
     others = np.where(scores >= top, runner_up, top)  # the best score among the other factors
@@ -386,6 +385,21 @@ def dense_features(readings: list) -> list[np.ndarray]:
                    sim_about, substance, note_shaped, note_share, dated, dated_share]
         features.append(np.column_stack(columns).astype(np.float32))
     return features
+
+
+def _own_neighbours(skipped: np.ndarray, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each sentence (essays in order, `counts[i]` for essay i), the row of the nearest sentence before it and
+    after it in the same essay that is not `skipped`, -1 where there is none: a sentence said again or pasted is not
+    a neighbour, so it cannot lend the one beside it the look of a developed paragraph."""
+    rows = np.arange(len(skipped))
+    essay = np.repeat(np.arange(len(counts)), counts)
+    own = np.where(~np.asarray(skipped, dtype=bool), rows, -1)
+    before = np.concatenate([[-1], np.maximum.accumulate(own)[:-1]]) if len(own) else own
+    own_after = np.where(own >= 0, own, len(own))
+    after = np.concatenate([np.minimum.accumulate(own_after[::-1])[::-1][1:], [len(own)]]) if len(own) else own
+    before = np.where((before >= 0) & (essay[np.maximum(before, 0)] == essay), before, -1)
+    after = np.where((after < len(own)) & (essay[np.minimum(after, len(own) - 1)] == essay), after, -1)
+    return before, after
 
 
 def _share_of_others(flags: np.ndarray, counts: list[int]) -> np.ndarray:
