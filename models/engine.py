@@ -505,7 +505,8 @@ class CoverageModel:
         if judgement is None or judgement.mark_parts is None:
             return None
         return MarkTrace(round(float(self.judge.mark_bias), 2),
-                         tuple(MarkPart(name, round(float(marks), 2)) for (name, _), marks in zip(MARK_PARTS, judgement.mark_parts)))
+                         tuple(MarkPart(name, round(float(marks), 2)) for (name, _), marks in zip(MARK_PARTS, judgement.mark_parts)),
+                         round(float(judgement.mark), 4))
 
     def _ruled_factors(self, reading: "EssayReading") -> list[FactorResult]:
         """Levels and evidence by the similarity rules: sentences scoring at least the point threshold make the point."""

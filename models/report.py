@@ -92,14 +92,11 @@ class MarkPart:
 @dataclass(frozen=True)
 class MarkTrace:
     """The mark estimate, added up: an average training essay's mark plus each part (the judge's mark model is
-    linear, so this is the estimate exactly, before it is rounded to `Report.mark_20`)."""
+    linear, so they sum to `estimate`, before it is rounded to `Report.mark_20`, up to the rounding of each part)."""
 
     average: float
     parts: tuple[MarkPart, ...]
-
-    @property
-    def estimate(self) -> float:
-        return self.average + sum(p.marks for p in self.parts)
+    estimate: float  # the model's own, not the sum of the rounded parts, so it always rounds to the mark shown
 
 
 # What each part of the mark estimate reads, as a student is told (the judge's MARK_PARTS, in its order).
@@ -123,7 +120,7 @@ def mark_trace_lines(report: "Report") -> list[tuple[str, str]]:
     if trace is None:
         return []
     return ([("An average essay", f"{trace.average:.1f}")] + [(p.name, f"{p.marks:+.1f}") for p in trace.parts]
-            + [("The estimate", f"{trace.estimate:.1f}, shown as {report.mark_20} / 20")])
+            + [("The estimate", f"{trace.estimate:.2f}, shown as {report.mark_20} / 20")])
 
 
 # What a student is told the wording effects are, wherever they are shown.
@@ -178,7 +175,8 @@ class Report:
                            tuple(CopiedPassage(p["start"], p["end"], p["source"]) for p in copy.get("passages", ()))),
             wording=tuple(WordingEffect(w["text"], w["start"], w["end"], w["marks"]) for w in data.get("wording", ())),
             mark_trace=None if not data.get("mark_trace") else MarkTrace(
-                data["mark_trace"]["average"], tuple(MarkPart(p["id"], p["marks"]) for p in data["mark_trace"]["parts"])),
+                data["mark_trace"]["average"], tuple(MarkPart(p["id"], p["marks"]) for p in data["mark_trace"]["parts"]),
+                data["mark_trace"]["estimate"]),
         )
 
     def to_dict(self) -> dict:

@@ -186,7 +186,8 @@ def test_the_mark_estimate_adds_up_from_an_average_essay_and_each_part_of_this_o
 
     trace = model.score(ANALYTICAL).mark_trace
     assert [p.id for p in trace.parts] == [name for name, _ in MARK_PARTS]
-    assert trace.estimate == pytest.approx(judgement.mark, abs=0.03)  # parts rounded to 0.01
+    assert trace.average + sum(p.marks for p in trace.parts) == pytest.approx(trace.estimate, abs=0.03)  # parts to 0.01
+    assert round(trace.estimate) == model.score(ANALYTICAL).mark_20  # the estimate shown rounds to the mark shown
     factors = next(p for p in trace.parts if p.id == "factors")
     assert factors.marks > 0  # all five factors developed: above an average essay
 
