@@ -69,7 +69,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
     else:
         mark.metric("Mark estimate", f"{report.mark_20} / 20", help=MARK_ESTIMATE_HELP)
     length.metric("Words", report.word_count)
-    if (report.wording or report.mark_trace) and not (review is not None and review.tutor_mark is not None):
+    if report.wording or report.mark_trace:  # a tutor's mark has neither: `review.final_report` drops them
         render_mark_trace(report)
 
     st.subheader("Factors")

@@ -91,13 +91,19 @@ MARK_PARTS = (("factors", ("levels_sum", "developed", "mentioned", "max_point_su
               ("length", ("log_words",)),
               ("language", ("weighing_rate", "linking_rate", "weighing_any")),
               ("whole", ("off_question", "copied_share", "note_share")))
+_MARK_PART_COLUMNS = tuple([MARK_FEATURES.index(f) for f in features] for _, features in MARK_PARTS)
+_WORDS_MARK = MARK_FEATURES.index("words_mark")
 
 
-def _essay_sums(words: sparse.csr_matrix, sentence_counts: list[int], kept: np.ndarray | None = None) -> sparse.csr_matrix:
-    """Each essay's sentence rows summed (essays in order, `sentence_counts[i]` rows for essay i; only `kept` rows)."""
-    owner = np.repeat(np.arange(len(sentence_counts)), sentence_counts)
-    ones = np.ones(len(owner)) if kept is None else np.asarray(kept, dtype=float)
-    return sparse.csr_matrix((ones, (owner, np.arange(len(owner)))), shape=(len(sentence_counts), words.shape[0])) @ words
+def _sentence_owners(sentence_counts: list[int]) -> np.ndarray:
+    """Per sentence of a batch (essays in order, `sentence_counts[i]` sentences for essay i), its essay's number."""
+    return np.repeat(np.arange(len(sentence_counts)), sentence_counts)
+
+
+def _essay_sums(words: sparse.csr_matrix, owners: np.ndarray, n_essays: int, kept: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Each essay's sentence rows summed (`owners`: `_sentence_owners`; only `kept` rows)."""
+    ones = np.ones(len(owners)) if kept is None else np.asarray(kept, dtype=float)
+    return sparse.csr_matrix((ones, (owners, np.arange(len(owners)))), shape=(n_essays, words.shape[0])) @ words
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -173,7 +179,7 @@ class Judge:
         """Each essay's words as one unit row: the sum of its sentences' rows of `sentence_matrix` (`words`, essays in
         order, `sentence_counts[i]` rows for essay i), for a batch at once (per essay, scipy's overhead dominated).
         `kept`: a flag per row; only flagged sentences count."""
-        return normalize(_essay_sums(words, sentence_counts, kept))
+        return normalize(_essay_sums(words, _sentence_owners(sentence_counts), len(sentence_counts), kept))
 
     def mark_word_scores(self, words: sparse.csr_matrix, readings: list) -> tuple[np.ndarray, np.ndarray]:
         """The word mark model's score for each reading, over its own sentences (`words`: their rows, in order), and
@@ -184,8 +190,8 @@ class Judge:
             return np.zeros(len(readings)), np.zeros(words.shape[0])
         own = np.concatenate([~r.withheld for r in readings])
         counts = [len(r.sentences) for r in readings]
-        owner = np.repeat(np.arange(len(counts)), counts)
-        sums = _essay_sums(words, counts, own)
+        owner = _sentence_owners(counts)
+        sums = _essay_sums(words, owner, len(counts), own)
         norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
         parts = np.where(own, words @ self.mark_word_weights, 0.0) / np.where(norms > 0, norms, 1.0)[owner]
         return np.bincount(owner, weights=parts, minlength=len(counts)) + self.mark_word_bias, parts
@@ -193,19 +199,21 @@ class Judge:
     def wording_effects(self, parts: np.ndarray, withheld: np.ndarray) -> np.ndarray:
         """Each sentence's share, in marks, of how far the essay's wording moved its mark from that of an average
         training essay: its part of the word score through the mark model, plus an equal share of the rest."""
-        index = MARK_FEATURES.index("words_mark")
         own = ~np.asarray(withheld, dtype=bool)
         if self.mark_word_weights.size == 0 or not own.any():
             return np.zeros(len(parts))
-        per_mark = self.mark_weights[index] / self.mark_scale[index]
-        shared = (self.mark_word_bias - self.mark_mean[index]) / own.sum()
-        return np.where(own, per_mark * (parts + shared), 0.0)
+        shared = (self.mark_word_bias - self.mark_mean[_WORDS_MARK]) / own.sum()
+        return np.where(own, self._marks_per_unit()[_WORDS_MARK] * (parts + shared), 0.0)
 
     def mark_parts(self, marks: np.ndarray) -> np.ndarray:
         """How far each of MARK_PARTS moves an essay's mark estimate from an average training essay's (`mark_bias`),
         given its `mark_features`: the estimate is exactly `mark_bias` plus their sum."""
-        moves = (marks - self.mark_mean) / self.mark_scale * self.mark_weights
-        return np.array([sum(moves[MARK_FEATURES.index(f)] for f in features) for _, features in MARK_PARTS])
+        moves = (marks - self.mark_mean) * self._marks_per_unit()
+        return np.array([moves[columns].sum() for columns in _MARK_PART_COLUMNS])
+
+    def _marks_per_unit(self) -> np.ndarray:
+        """Per MARK_FEATURES: how many marks one unit of the raw feature adds to the estimate (the model is linear)."""
+        return self.mark_weights / self.mark_scale
 
     def off_question_word_scores(self, essay_vectors: sparse.csr_matrix) -> np.ndarray:
         """The off-question word model's score of each row of `essay_word_vectors` (0 where it was never trained)."""
@@ -392,7 +400,7 @@ def _own_neighbours(skipped: np.ndarray, counts: list[int]) -> tuple[np.ndarray,
     after it in the same essay that is not `skipped`, -1 where there is none: a sentence said again or pasted is not
     a neighbour, so it cannot lend the one beside it the look of a developed paragraph."""
     rows = np.arange(len(skipped))
-    essay = np.repeat(np.arange(len(counts)), counts)
+    essay = _sentence_owners(counts)
     own = np.where(~np.asarray(skipped, dtype=bool), rows, -1)
     before = np.concatenate([[-1], np.maximum.accumulate(own)[:-1]]) if len(own) else own
     own_after = np.where(own >= 0, own, len(own))
