@@ -99,10 +99,32 @@ _NOTE_LINK = re.compile(r"\s(?:/|->|→|–|—|-|\+)\s|\s?(?:->|→)\s?")
 _NOTE_LINK_MARKS = ("-", "/", "+", "→", "–", "—")  # every link above holds one of these
 
 
+# A glossary entry written as a sentence: a head of a few words naming a term, then "is/was/means" and what it is
+# ("2. The Secretariat was the office that kept the party's records.", "Patronage is the power to give jobs."), with no
+# word saying what followed from it or weighing it ("because", "so", "but", "the main reason"): a definition names a
+# term; it does not say how it helped.
+_DEFINITION = re.compile(r"^\W{0,3}(?:\d{1,2}[.)]\s+)?(?:(?:the|an?)\s+)?[\"“‘']?(?P<head>[\w’'-]+(?:\s+[\w’'-]+){0,2})[\"”’']?\s+"
+                         r"(?:(?:was|is|were|are)\s+(?:the|an?|[\w-]+['’]s)\s|(?:means|refers\s+to|is\s+defined\s+as)\s)", re.I)
+_NOT_A_TERM = frozenset("this that it these those he she they there here another one which what his her their its such "
+                        "reason reasons factor factors important importance most main biggest big first second third "
+                        "greatest real basis threat thing problem key nobody everyone people thought why how".split())
+_FOLLOWED = re.compile(r"\b(?:because(?!\s+of)|so|therefore|thus|hence|allow\w*|help\w*|enabl\w*|gave|let|lets|meant|"
+                       r"meaning|led|result\w*|could|able|made\s+it|in\s+order|but|however|although|yet|while|whereas)\b", re.I)
+
+
+def _is_definition(text: str) -> bool:
+    match = _DEFINITION.match(text)
+    return (match is not None and not _NOT_A_TERM.intersection(match.group("head").lower().split())
+            and _FOLLOWED.search(text) is None)
+
+
 def is_note_shaped(text: str) -> bool:
     """True for a revision-note line (a glossary entry, a flashcard side, a mind-map branch), whatever it says:
-    such lines are how term lists are written, so the judge weighs them (they make a point less often than prose)."""
+    such lines are how term lists are written, so the judge weighs them (they make a point less often than prose).
+    A glossary entry written as a full sentence is one too."""
     if _NOTE_HEAD.match(text) is not None:
+        return True
+    if _is_definition(text):
         return True
     # Most sentences hold no link mark at all: looking for one first spares them the regex scan (3 of 4 µs a sentence).
     return any(mark in text for mark in _NOTE_LINK_MARKS) and len(_NOTE_LINK.findall(text)) >= 2

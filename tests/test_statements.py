@@ -48,6 +48,27 @@ def test_revision_note_lines_are_told_apart_from_prose(text):
 
 
 @pytest.mark.parametrize("text", [
+    "1. The General Secretary was the head of the party's organisation.",
+    "The triumvirate was the group formed in 1923 by Stalin, Zinoviev and Kamenev.",
+    "Patronage is the power to give jobs and favours to supporters.",
+    "Luck means events that happen by chance and are outside a person's control.",
+])
+def test_a_glossary_entry_written_as_a_sentence_is_a_note(text):
+    assert is_note_shaped(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The General Secretary was a powerful job because it let him appoint officials.",
+    "The most important reason was Stalin's position as General Secretary.",
+    "This was the most important factor.",
+    "Trotsky was the favourite but he was really big headed.",
+    "It meant that he was in charge of appointing people to jobs all over the party.",
+])
+def test_a_sentence_that_says_what_followed_or_weighs_is_not_a_definition(text):
+    assert not is_note_shaped(text)
+
+
+@pytest.mark.parametrize("text", [
     "Stalin, who had been General Secretary since 1922, appointed loyal men to the provinces.",
     "However, there was another reason: his rivals underestimated him.",
     "Trotsky was ill in 1923 - a stroke of luck for Stalin.",
