@@ -25,9 +25,10 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 6  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+FORMAT_VERSION = 7  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
-# opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too
+# opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too; 7: an essay on
+# another question needs surer sentences to earn a factor
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 # The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
 # shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
@@ -152,6 +153,9 @@ class Judge:
     rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))  # (statement, list, substance): kept unless CV shows they cost F1
     develop_cut: float = 0.5  # a present point with development probability at or above this is developed
     off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
+    # An essay told it answers another question uses the question's vocabulary for something else: a sentence there
+    # must be this much surer than the threshold above to make a factor's point (chosen out of fold).
+    off_question_margin: float = 0.0
     # What an essay on another question talks about: a linear model over the essay's words (the vocabulary above),
     # whose score is the off-question model's "words" feature. Empty until trained on off-question essays.
     off_question_word_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -279,16 +283,16 @@ class Judge:
         point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
         n_factors = point.shape[1]
         develop = _sigmoid(np.sum(own_develop_features(reading, point, detail) * self.develop_weights, axis=1) + self.develop_bias)
-        credited = point >= self.presence_threshold[np.newaxis, :]
-        present = credited.any(axis=0).tolist()
-        levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
         trained = bool(np.any(self.off_question_weights))
         off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
             if trained else 0.0
+        another_question = trained and off_question >= self.off_question_cut
+        credited = point >= self.presence_threshold[np.newaxis, :] + (self.off_question_margin if another_question else 0.0)
+        present = credited.any(axis=0).tolist()
+        levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
         marks = mark_features(reading, point, levels, develop, off_question, mark_word_score)
         estimate = float((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias)
         mark = float(np.clip(estimate, 0, 20))
-        another_question = trained and off_question >= self.off_question_cut
         if another_question or not any(levels):
             mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
         # The parts and the wording's effect are the mark's only where the mark is the model's estimate (not clipped, not capped).
@@ -307,6 +311,7 @@ class Judge:
         np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
                             off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
                             rule_gates=np.array(self.rule_gates, dtype=bool), off_question_cut=np.array(self.off_question_cut),
+                            off_question_margin=np.array(self.off_question_margin),
                             off_question_word_bias=np.array(self.off_question_word_bias), mark_word_bias=np.array(self.mark_word_bias),
                             format_version=np.array(FORMAT_VERSION), **arrays)
         return path
@@ -327,6 +332,7 @@ def load_judge(path: str | Path) -> Judge:
             return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
                          off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
                          rule_gates=data["rule_gates"].astype(bool), off_question_cut=float(data["off_question_cut"]),
+                         off_question_margin=float(data["off_question_margin"]),
                          off_question_word_bias=float(data["off_question_word_bias"]), mark_word_bias=float(data["mark_word_bias"]),
                          **{name: data[name] for name in _ARRAY_FIELDS})
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:

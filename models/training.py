@@ -32,6 +32,7 @@ INNER_FOLDS = 5
 OFF_QUESTION_FOLDS = 5
 OFF_QUESTION_CUTS = tuple(round(c, 2) for c in np.arange(0.3, 0.96, 0.05))
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
+OFF_QUESTION_MARGINS = tuple(round(m, 2) for m in np.arange(0.0, 0.31, 0.05))
 
 
 @dataclass
@@ -180,6 +181,7 @@ def _fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Pre
         judge.off_question_cut = max(OFF_QUESTION_CUTS, key=lambda c: (_f_beta(off_target, held_out >= c, 0.5), c))
         classifier.fit(off_features, off_target)
         judge.off_question_weights, judge.off_question_bias = classifier.coef_[0], float(classifier.intercept_[0])
+        judge.off_question_margin = _best_margin(truth, best, judge.presence_threshold, held_out >= judge.off_question_cut)
 
     # The mark its own words suggest, scored out of fold so the mark model learns how far to trust it.
     marks = np.array([essays[i].mark for i in indices], dtype=float)
@@ -226,6 +228,16 @@ def _best_threshold(truth: np.ndarray, best: np.ndarray) -> float:
     a point (the F1 curve is flat near its top, and its maximum there is noise)."""
     f1 = [_f1(truth, best >= t) for t in THRESHOLDS]
     return next(t for t, value in zip(THRESHOLDS, f1) if value >= max(f1) - F1_NOISE)
+
+
+def _best_margin(truth: np.ndarray, best: np.ndarray, thresholds: np.ndarray, told: np.ndarray) -> float:
+    """How much surer a sentence must be to make a point in an essay told it answers another question: the margin
+    with the best presence F1 out of fold (the smallest of equals). Such essays use the factors' words for another
+    subject, and most of what the judge wrongly credits in them sits just above the threshold."""
+    def f1(margin: float) -> float:
+        credited = best >= thresholds[np.newaxis, :] + np.where(told, margin, 0.0)[:, np.newaxis]
+        return float(np.mean([_f1(truth[:, f] >= 1, credited[:, f]) for f in range(truth.shape[1])]))
+    return max(OFF_QUESTION_MARGINS, key=lambda m: (f1(m), -m))
 
 
 def _presence_f1(truth: np.ndarray, point: np.ndarray, per_essay: list[np.ndarray]) -> float:

@@ -213,6 +213,22 @@ def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
     assert report.mark_20 <= 3
 
 
+def test_a_sentence_sure_enough_to_make_a_point_in_an_answer_is_not_enough_in_an_essay_on_another_question(model):
+    from dataclasses import replace
+
+    judge = model.judge
+    assert judge.off_question_margin > 0  # learned out of fold from the training essays
+    (reading,) = model.read_essays([ANALYTICAL])
+    s = int(np.flatnonzero(reading.statement & ~reading.withheld & (reading.substance > 0))[0])
+    point = np.zeros((len(reading.sentences), len(FACTORS)))
+    point[s, 0] = judge.presence_threshold[0] + judge.off_question_margin / 2
+    detail = np.zeros_like(point)
+    answer = replace(judge, off_question_cut=1.01).judge_probabilities(reading, point, detail, 0.0, 0.0)
+    elsewhere = replace(judge, off_question_cut=0.0).judge_probabilities(reading, point, detail, 0.0, 0.0)
+    assert not answer.answers_another_question and answer.levels[0] >= 1 and answer.credited[s, 0]
+    assert elsewhere.answers_another_question and elsewhere.levels[0] == 0 and not elsewhere.credited[s, 0]
+
+
 def test_several_supporting_sentences_count_for_more_than_the_best_of_them_and_never_for_infinitely_much():
     from models.judge import DEVELOP_FEATURES, develop_features_of
 
