@@ -1,8 +1,10 @@
 """The learned judge: trained from annotated sentences, shipped as data, and not fooled by pasted or repeated text."""
 from __future__ import annotations
 
+import copy
 import shutil
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -193,8 +195,11 @@ def test_the_mark_estimate_adds_up_from_an_average_essay_and_each_part_of_this_o
 
 
 def test_a_capped_mark_is_not_traced_as_an_estimate(model):
-    report = model.score("General Secretary, luck, Trotsky, the Testament, alliances. Stalin was leader.")
-    assert report.mark_20 <= 3 and report.mark_trace is None and report.wording == ()
+    assert model.score(ANALYTICAL).mark_20 > 3 and model.score(ANALYTICAL).mark_trace is not None
+    told_elsewhere = copy.copy(model)  # the same essay, as if judged to answer another question: capped at 3
+    told_elsewhere.judge = replace(model.judge, off_question_cut=0.0)
+    report = told_elsewhere.score(ANALYTICAL)
+    assert report.mark_20 == 3 and report.mark_trace is None and report.wording == ()
 
 
 def test_pasted_or_repeated_sentences_move_the_mark_by_nothing(model):
@@ -214,8 +219,6 @@ def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
 
 
 def test_a_sentence_sure_enough_to_make_a_point_in_an_answer_is_not_enough_in_an_essay_on_another_question(model):
-    from dataclasses import replace
-
     judge = model.judge
     assert judge.off_question_margin > 0  # learned out of fold from the training essays
     (reading,) = model.read_essays([ANALYTICAL])
