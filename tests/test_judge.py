@@ -195,7 +195,8 @@ def test_the_mark_estimate_adds_up_from_an_average_essay_and_each_part_of_this_o
 
 
 def test_a_capped_mark_is_not_traced_as_an_estimate(model):
-    assert model.score(ANALYTICAL).mark_20 > 3 and model.score(ANALYTICAL).mark_trace is not None
+    as_an_answer = model.score(ANALYTICAL)
+    assert as_an_answer.mark_20 > 3 and as_an_answer.mark_trace is not None
     told_elsewhere = copy.copy(model)  # the same essay, as if judged to answer another question: capped at 3
     told_elsewhere.judge = replace(model.judge, off_question_cut=0.0)
     report = told_elsewhere.score(ANALYTICAL)
