@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="fit the learned judge on annotated essays",
                                 description="Fit the learned judge on labelled sets with sentence annotations and write it beside the rubric.")
     train.add_argument("--data", nargs="+", metavar="DIR",
-                       help="annotated labelled sets (default: every training set in data/, not data/blind3)")
+                       help="annotated labelled sets (default: the training sets listed in models/evaluate.py, DEFAULT_TRAINING)")
     train.add_argument("--out", help="where to write the judge (default: beside the rubric, <rubric>.model.npz)")
     train.set_defaults(run=command_train)
 

@@ -30,8 +30,8 @@ from models.judge import MARK_PARTS, Judge, Judgement, load_judge
 from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, MarkPart, MarkTrace, Report, Suggestion, WordingEffect
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_note_shaped, opens_with_date, split_sentences, stem, word_spans, words,
-                         words_make_statement)
+from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_bare_definition, is_note_shaped, opens_with_date, persons_pattern,
+                         split_sentences, stem, word_spans, words, words_make_statement)
 
 RUBRIC_WORDING = "the rubric's own wording or Rubricate's guidance"
 BORROWED_SHARE = 0.8  # a sentence this much inside runs shared with the rubric's wording is the rubric's, not the student's
@@ -95,6 +95,7 @@ class EssayReading:
     substance: np.ndarray  # per sentence: how many of its words say something beyond naming factors and signposting
     note_shaped: np.ndarray  # per sentence: written as a revision note ("Term: definition", "A -> B -> C"), not prose
     dated: np.ndarray  # per sentence: opens with its date, as a narrative tells events
+    bare_definition: np.ndarray  # per sentence: only says what a term is, naming nobody (a glossary line)
 
 
 class CoverageModel:
@@ -138,6 +139,7 @@ class CoverageModel:
         all_term_stems = {s for factor in rubric.factors for term in factor.terms for s in self.tokens(term, bigrams=False)}
         # "Another factor was the General Secretary role." names a factor and signposts; none of its words is a point.
         self.naming_stems_ = frozenset(name_stems | all_term_stems | {self.stem_word(w) for w in SIGNPOST_WORDS})
+        self.persons_ = persons_pattern(rubric.names)
         base_weights = np.ones(len(vocabulary), dtype=np.float32)
         # Unigram point words: shared ones are counted, so one common word is not a point.
         point_words = np.zeros(len(vocabulary), dtype=np.float32)
@@ -391,7 +393,8 @@ class CoverageModel:
                                          named[rows], copy_check, copied, similarity[rows], referred[rows], statement[rows],
                                          token_lists[rows], repeated, withheld, borrowed, substance,
                                          np.array([is_note_shaped(s.text) for s in sentences], dtype=bool),
-                                         np.array([opens_with_date(s.text) for s in sentences], dtype=bool)))
+                                         np.array([opens_with_date(s.text) for s in sentences], dtype=bool),
+                                         np.array([is_bare_definition(s.text, self.persons_) for s in sentences], dtype=bool)))
         return readings
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:

@@ -25,16 +25,16 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 7  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+FORMAT_VERSION = 8  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
 # opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too; 7: an essay on
-# another question needs surer sentences to earn a factor
+# another question needs surer sentences to earn a factor; 8: a fourth rule gate (bare definitions of a term)
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 # The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
 # shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
 # off-question essays as answers to this one.
 OFF_QUESTION_KINDS = frozenset({"other_question", "offtopic", "off_question", "off_question_same_vocabulary", "off_question_list"})
-LIST_KINDS = frozenset({"keyword_list", "glossary_or_list", "glossary_list", "heading_list", "mind_map"})
+LIST_KINDS = frozenset({"keyword_list", "glossary_or_list", "glossary_list", "heading_list", "mind_map", "timeline", "flashcards"})
 SENTENCE_FEATURES = ("score", "similarity", "names", "refers", "off_topic", "statement", "factors_named", "copied",
                      "log_words", "previous_score", "next_score", "previous_names", "other_factor_score", "position",
                      "repeated", "previous_similarity", "next_similarity", "similarity_when_about", "substance", "note_shaped",
@@ -150,7 +150,7 @@ class Judge:
     mark_mean: np.ndarray
     mark_scale: np.ndarray
     mark_bias: float
-    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=bool))  # (statement, list, substance): kept unless CV shows they cost F1
+    rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=bool))  # (statement, list, substance, definition): kept unless CV shows they cost F1
     develop_cut: float = 0.5  # a present point with development probability at or above this is developed
     off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
     # An essay told it answers another question uses the question's vocabulary for something else: a sentence there
@@ -345,8 +345,9 @@ LIST_FACTORS = 3  # a sentence naming this many factors lists them
 
 def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sentences that earn nothing whatever the classifiers say: repeated or pasted ones always; with the gates on,
-    those that state nothing (headings, term lists), those that list three or more factors, and those whose words only
-    name factors and signpost ("Another factor was the General Secretary role.")."""
+    those that state nothing (headings, term lists), those that list three or more factors, those whose words only
+    name factors and signpost ("Another factor was the General Secretary role."), and glossary lines that only say
+    what a term is ("An alliance is an agreement between groups to work together.")."""
     withheld = reading.withheld.copy()
     if gates[0]:
         withheld |= ~reading.statement
@@ -354,6 +355,8 @@ def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.n
         withheld |= reading.named.sum(axis=1) >= LIST_FACTORS
     if gates[2]:
         withheld |= reading.substance == 0
+    if gates[3]:
+        withheld |= reading.bare_definition
     if not withheld.any():
         return point, detail
     point, detail = point.copy(), detail.copy()

@@ -76,10 +76,11 @@ def is_statement(text: str) -> bool:
 def words_make_statement(text: str, lowered: list[str], starts: list[int], ends: list[int], sentence_start: int) -> bool:
     """`is_statement` for a sentence whose words (lower-cased, with their spans in `text`) are already found."""
     previous, previous_is_name = "", False
-    # A sentence typed in capitals ("STALIN WAS GENERAL SECRETARY") says nothing by its capitals: none of its words is a name.
+    # A sentence typed in capitals ("STALIN WAS GENERAL SECRETARY") says nothing by its capitals: none of its words is a
+    # name, except that its first word is read as it would be in ordinary type ("TROTSKY'S MISTAKES MATTER MOST.").
     shouted = bool(starts) and text[sentence_start : ends[-1]].isupper()
     for word, start, end in zip(lowered, starts, ends):
-        capitalised = text[start].isupper() and not shouted
+        capitalised = text[start].isupper() and (not shouted or start == sentence_start)
         is_name = capitalised and start > sentence_start  # "the Left", "United Opposition": names, not verbs
         if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
             return True
@@ -108,7 +109,7 @@ _DEFINITION = re.compile(r"^\W{0,3}(?:\d{1,2}[.)]\s+)?(?:(?:the|an?)\s+)?[\"“�
 _NOT_A_TERM = frozenset("this that it these those he she they there here another one which what his her their its such "
                         "reason reasons factor factors important importance most main biggest big first second third "
                         "greatest real basis threat thing problem key nobody everyone people thought why how".split())
-_FOLLOWED = re.compile(r"\b(?:because(?!\s+of)|so|therefore|thus|hence|allow\w*|help\w*|enabl\w*|gave|let|lets|meant|"
+_FOLLOWED = re.compile(r"\b(?:because(?!\s+of)|so|therefore|thus|hence|allow\w*|help\w*|enabl\w*|advantag\w*|benefit\w*|gave|let|lets|meant|"
                        r"meaning|led|result\w*|could|able|made\s+it|in\s+order|but|however|although|yet|while|whereas)\b", re.I)
 
 
@@ -116,6 +117,26 @@ def _is_definition(text: str) -> bool:
     match = _DEFINITION.match(text)
     return (match is not None and not _NOT_A_TERM.intersection(match.group("head").lower().split())
             and _FOLLOWED.search(text) is None)
+
+
+_UNFINISHED = (",", ";", ":", "-", "–", "—")  # a clause the next sentence goes on from
+
+
+def is_bare_definition(text: str, persons: re.Pattern) -> bool:
+    """True for a whole sentence that only says what a term is and names nobody ("An alliance is an agreement between
+    groups to work together.", "The Secretariat was the office that handled the party's paperwork."): the codebook gives
+    defining a term no credit. `persons` finds the rubric's names and personal pronouns; a definition that names a
+    person ("Lenin's Testament was a threat to Stalin.") may be making a point about them, so it is left to the judge."""
+    return _is_definition(text) and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
+
+
+def persons_pattern(names: list[str]) -> re.Pattern:
+    """Finds a rubric's person names (with a possessive or plural ending) and personal pronouns."""
+    alternatives = sorted({re.escape(name.lower()) for name in names} | set(_PERSONAL_PRONOUNS), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")(?:['’]s|s)?\b", re.I)
+
+
+_PERSONAL_PRONOUNS = ("he", "him", "his", "himself", "she", "her", "herself", "they", "them", "their", "themselves")
 
 
 def is_note_shaped(text: str) -> bool:

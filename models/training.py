@@ -140,7 +140,8 @@ def _fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Pre
 
     per_essay = [np.flatnonzero(prepared.essay_of_sentence == i) for i in indices]
     readings = [prepared.readings[i] for i in indices]
-    # The codebook's rules (a point is a statement; a list of factors makes none; naming and signposting make none)
+    # The codebook's rules (a point is a statement; a list of factors makes none; naming and signposting make none;
+    # defining a term makes none)
     # stay unless they cost presence F1 out of fold: the sentences they stop are rare in labelled essays, so the
     # F1 barely sees them, but a student who pads an essay with factor names would otherwise earn credit for it.
     f1 = [_presence_f1(truth, _gated(readings, per_essay, point, detail, gates)[0], per_essay) for gates in RULE_GATES]
@@ -207,7 +208,7 @@ def _fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Pre
     return judge
 
 
-RULE_GATES = tuple(np.array(g, dtype=bool) for g in itertools.product((False, True), repeat=3))
+RULE_GATES = tuple(np.array(g, dtype=bool) for g in itertools.product((False, True), repeat=4))
 F1_NOISE = 0.005  # out-of-fold presence F1 differences below this are noise: a rule that costs no more stays
 
 

@@ -219,6 +219,18 @@ def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
     assert report.mark_20 <= 3
 
 
+def test_a_glossary_that_only_says_what_each_term_is_earns_no_factor(model):
+    glossary = ("An alliance is an agreement between people or groups to work together. "
+                "A triumvirate is a group of three people who share power. "
+                "The General Secretary was the head of the party's organisation. "
+                "Patronage is the power to give jobs and favours to supporters. "
+                "The Secretariat was the office that handled the party's paperwork and appointments.")
+    assert model.judge.rule_gates[3]  # kept by cross-validation: it costs no presence F1
+    report = model.score(glossary)
+    assert all(level == 0 for level in levels(report).values())
+    assert report.mark_20 <= 3
+
+
 def test_a_sentence_sure_enough_to_make_a_point_in_an_answer_is_not_enough_in_an_essay_on_another_question(model):
     judge = model.judge
     assert judge.off_question_margin > 0  # learned out of fold from the training essays

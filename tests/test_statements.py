@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.text import is_note_shaped, is_statement, opens_with_date
+from models.text import is_bare_definition, is_note_shaped, is_statement, opens_with_date, persons_pattern
 
 
 @pytest.mark.parametrize("text", [
@@ -66,6 +66,37 @@ def test_a_glossary_entry_written_as_a_sentence_is_a_note(text):
 ])
 def test_a_sentence_that_says_what_followed_or_weighs_is_not_a_definition(text):
     assert not is_note_shaped(text)
+
+
+PERSONS = persons_pattern(["Stalin", "Lenin", "Trotsky", "Zinoviev", "Kamenev"])
+
+
+@pytest.mark.parametrize("text", [
+    "An alliance is an agreement between people or groups to work together.",
+    "The Secretariat was the office that handled the party's paperwork and appointments.",
+    "2. Patronage is the power to give jobs and favours to supporters.",
+])
+def test_a_definition_that_names_nobody_only_says_what_a_term_is(text):
+    assert is_bare_definition(text, PERSONS)
+
+
+@pytest.mark.parametrize("text", [
+    "Lenin's Testament was a serious threat to Stalin.",
+    "The triumvirate was the group they formed against Trotsky in 1923.",
+    "The General Secretary was the head of the party's organisation, so whoever held it chose the officials.",
+    "The control of appointments was the most significant advantage of the post.",
+    "The General Secretary was the head of the party's organisation,",
+])
+def test_a_definition_that_names_a_person_says_what_followed_or_runs_on_is_not_bare(text):
+    assert not is_bare_definition(text, PERSONS)
+
+
+@pytest.mark.parametrize("text", [
+    "STALIN'S POST GAVE HIM POWER.",
+    "TROTSKY'S MISTAKES MATTER MOST.",
+])
+def test_a_sentence_in_capitals_reads_as_it_does_in_ordinary_type(text):
+    assert is_statement(text) == is_statement(text.capitalize()) is True
 
 
 @pytest.mark.parametrize("text", [
