@@ -140,6 +140,8 @@ class CoverageModel:
         # "Another factor was the General Secretary role." names a factor and signposts; none of its words is a point.
         self.naming_stems_ = frozenset(name_stems | all_term_stems | {self.stem_word(w) for w in SIGNPOST_WORDS})
         self.persons_ = persons_pattern(rubric.names)
+        # Words written with a capital in ordinary type, so a sentence typed in capitals reads as typed normally.
+        self.known_names_ = _capitalised_words([*rubric.names, *(term for factor in rubric.factors for term in factor.terms)])
         base_weights = np.ones(len(vocabulary), dtype=np.float32)
         # Unigram point words: shared ones are counted, so one common word is not a point.
         point_words = np.zeros(len(vocabulary), dtype=np.float32)
@@ -357,7 +359,8 @@ class CoverageModel:
             statement = np.ones(len(located), dtype=bool)
             for r in np.flatnonzero(similarity.max(axis=1) > 0):
                 _, essay, w, sentence, a, b = located[r]
-                statement[r] = words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start)
+                statement[r] = words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start,
+                                                     self.known_names_)
             if self.scoring.statements_only:
                 scores[~statement, :] = 0.0
             # "Luck, alliances and the testament were all factors" lists factors; it explains none of them.
@@ -671,6 +674,18 @@ def _form_warnings(essay: str, essay_words: list[str], known_words: set[str]) ->
 def _word_range(found: Words, start: int, end: int) -> tuple[int, int]:
     """Indices [a, b) of the essay's words that begin inside [start, end): a sentence's words, without reading it again."""
     return bisect_left(found.starts, start), bisect_left(found.starts, end)
+
+
+def _capitalised_words(names: list[str]) -> frozenset[str]:
+    """The lower-cased words the names write with a capital, with their possessives ("stalin", "stalin's")."""
+    capitalised = set()
+    for name in names:
+        found = word_spans(name)
+        for word, start in zip(found.words, found.starts):
+            if name[start].isupper():
+                stem_word = word.removesuffix("'s").removesuffix("’s")
+                capitalised |= {stem_word, stem_word + "'s", stem_word + "’s"}
+    return frozenset(capitalised)
 
 
 def _join(names: list[str]) -> str:

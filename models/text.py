@@ -67,20 +67,23 @@ _SUBJECTS = frozenset("he she it this that which who they we i you there".split(
 _NOT_PAST = frozenset("red bed seed speed creed greed indeed hundred sacred naked wicked".split())
 
 
-def is_statement(text: str) -> bool:
-    """True when a sentence asserts or relates something; a heading, a list of terms or a bare date entry does not."""
+def is_statement(text: str, known_names: frozenset[str] = frozenset()) -> bool:
+    """True when a sentence asserts or relates something; a heading, a list of terms or a bare date entry does not.
+    `known_names`: lower-cased words written with a capital in ordinary type (the rubric's names and named terms)."""
     found = word_spans(text)
-    return words_make_statement(text, found.words, found.starts, found.ends, 0)
+    return words_make_statement(text, found.words, found.starts, found.ends, 0, known_names)
 
 
-def words_make_statement(text: str, lowered: list[str], starts: list[int], ends: list[int], sentence_start: int) -> bool:
+def words_make_statement(text: str, lowered: list[str], starts: list[int], ends: list[int], sentence_start: int,
+                         known_names: frozenset[str] = frozenset()) -> bool:
     """`is_statement` for a sentence whose words (lower-cased, with their spans in `text`) are already found."""
     previous, previous_is_name = "", False
-    # A sentence typed in capitals ("STALIN WAS GENERAL SECRETARY") says nothing by its capitals: none of its words is a
-    # name, except that its first word is read as it would be in ordinary type ("TROTSKY'S MISTAKES MATTER MOST.").
+    # A sentence typed in capitals ("STALIN WAS GENERAL SECRETARY") says nothing by its capitals, so it is read as it
+    # would be in ordinary type: its first word and the names the rubric knows are capitalised, no other word is
+    # ("TROTSKY'S MISTAKES MATTER MOST.", "1928: STALIN TURNS ON BUKHARIN.", "UNITED OPPOSITION").
     shouted = bool(starts) and text[sentence_start : ends[-1]].isupper()
     for word, start, end in zip(lowered, starts, ends):
-        capitalised = text[start].isupper() and (not shouted or start == sentence_start)
+        capitalised = text[start].isupper() and (not shouted or start == sentence_start or word in known_names)
         is_name = capitalised and start > sentence_start  # "the Left", "United Opposition": names, not verbs
         if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
             return True
