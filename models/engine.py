@@ -683,8 +683,8 @@ def _capitalised_words(names: list[str]) -> frozenset[str]:
         found = word_spans(name)
         for word, start in zip(found.words, found.starts):
             if name[start].isupper():
-                stem_word = word.removesuffix("'s").removesuffix("’s")
-                capitalised |= {stem_word, stem_word + "'s", stem_word + "’s"}
+                base = word.removesuffix("'s").removesuffix("’s")
+                capitalised |= {base, base + "'s", base + "’s"}
     return frozenset(capitalised)
 
 
