@@ -677,14 +677,15 @@ def _word_range(found: Words, start: int, end: int) -> tuple[int, int]:
 
 
 def _capitalised_words(names: list[str]) -> frozenset[str]:
-    """The lower-cased words the names write with a capital, with their possessives ("stalin", "stalin's")."""
+    """The lower-cased words the names write with a capital, with their possessives ("stalin", "stalin's"; `word_spans`
+    writes every apostrophe as ')."""
     capitalised = set()
     for name in names:
         found = word_spans(name)
         for word, start in zip(found.words, found.starts):
             if name[start].isupper():
-                base = word.removesuffix("'s").removesuffix("’s")
-                capitalised |= {base, base + "'s", base + "’s"}
+                base = word.removesuffix("'s")
+                capitalised |= {base, base + "'s"}
     return frozenset(capitalised)
 
 
