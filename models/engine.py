@@ -30,7 +30,7 @@ from models.judge import MARK_PARTS, Judge, Judgement, load_judge
 from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, MarkPart, MarkTrace, Report, Suggestion, WordingEffect
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_bare_definition, is_note_shaped, opens_with_date, persons_pattern,
+from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_bare_definition, is_note_shaped, opens_with_date, persons_pattern, points_back,
                          split_sentences, stem, word_spans, words, words_make_statement)
 
 RUBRIC_WORDING = "the rubric's own wording or Rubricate's guidance"
@@ -354,13 +354,11 @@ class CoverageModel:
             named = self._names_factors(matrix)
             referred = _referred(named, located, sentence_words)
             scores, closest, similarity = self.sentence_scores(matrix, off_topic, named, referred)
-            # A heading, a list of terms or a bare date entry states nothing, so it makes no point
-            # (checked only where a sentence is near some point: most sentences of most essays are not).
-            statement = np.ones(len(located), dtype=bool)
-            for r in np.flatnonzero(similarity.max(axis=1) > 0):
-                _, essay, w, sentence, a, b = located[r]
-                statement[r] = words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start,
-                                                     self.known_names_)
+            # A heading, a list of terms or a bare date entry states nothing, so it makes no point. Every sentence is
+            # checked: the judge reads words the similarity scores do not know ("Secretariat" alone on a line).
+            statement = np.array([words_make_statement(essay, sentence_words[r], w.starts[a:b], w.ends[a:b], sentence.start,
+                                                       self.known_names_)
+                                  for r, (_, essay, w, sentence, a, b) in enumerate(located)], dtype=bool)
             if self.scoring.statements_only:
                 scores[~statement, :] = 0.0
             # "Luck, alliances and the testament were all factors" lists factors; it explains none of them.
@@ -385,6 +383,9 @@ class CoverageModel:
                 copy_check = wording_check
             repeated = _repeated(token_lists[rows])
             substance = np.array([len(stems) - sum(map(naming, stems)) for stems in map(stems_of, token_lists[rows])], dtype=np.float32)
+            # "Lenin died with no successor. This was lucky for Stalin.": the second sentence's substance is the first's.
+            leans = np.array([i > 0 and substance[i] == 0 and points_back(s.text) for i, s in enumerate(sentences)], dtype=bool)
+            substance[leans] = substance[np.flatnonzero(leans) - 1]
             essay_scores = scores[rows]
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.

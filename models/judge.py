@@ -374,7 +374,9 @@ def dense_features(readings: list) -> list[np.ndarray]:
     stack = lambda name: np.concatenate([getattr(r, name) for r in readings if len(r.sentences)])  # noqa: E731
     scores, similarity, named, referred = stack("unmasked_scores"), stack("similarity"), stack("named"), stack("referred")
     off_topic, statement, copied, repeated = stack("off_topic"), stack("statement"), stack("copied"), stack("repeated")
-    position = np.concatenate([np.arange(c) / max(c - 1, 1) for c in counts if c])
+    # Where in its essay a sentence stands (0 first, 1 last); a one-sentence answer is neither an opening nor a
+    # conclusion, so it stands in the middle.
+    position = np.concatenate([np.arange(c) / (c - 1) if c > 1 else np.full(c, 0.5) for c in counts if c])
     # A sentence said again, or the rubric's wording pasted, is no neighbour (copied reference text has its own feature).
     before, after = _own_neighbours(stack("repeated") | stack("borrowed"), counts)
     previous = lambda a: np.where(before[:, None] >= 0, a[before], 0.0)  # noqa: E731

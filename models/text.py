@@ -64,6 +64,7 @@ _FINITE_VERBS = frozenset(
 )
 _RELATING_WORDS = frozenset("with against because so therefore through via by".split())
 _SUBJECTS = frozenset("he she it this that which who they we i you there".split())
+_DATE_MARKS = (":", "-", "–", "—")  # after a date, what follows is the event
 _NOT_PAST = frozenset("red bed seed speed creed greed indeed hundred sacred naked wicked".split())
 
 
@@ -82,16 +83,24 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
     # would be in ordinary type: its first word and the names the rubric knows are capitalised, no other word is
     # ("TROTSKY'S MISTAKES MATTER MOST.", "1928: STALIN TURNS ON BUKHARIN.", "UNITED OPPOSITION").
     shouted = bool(starts) and text[sentence_start : ends[-1]].isupper()
-    for word, start, end in zip(lowered, starts, ends):
+    for k, (word, start, end) in enumerate(zip(lowered, starts, ends)):
         capitalised = text[start].isupper() and (not shouted or start == sentence_start or word in known_names)
-        is_name = capitalised and start > sentence_start  # "the Left", "United Opposition": names, not verbs
+        # "the Left", "United Opposition": names, not verbs. A sentence's first word is capitalised anyway, so it is a
+        # name only before another capitalised word ("Left Opposition" alone on a line).
+        first = start == sentence_start
+        is_name = capitalised and (not first or (k + 1 < len(starts) and text[starts[k + 1]].isupper() and not shouted))
         if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
             return True
         if not is_name and len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST:
             return True
-        if (previous in _SUBJECTS or previous_is_name) and not is_name and len(word) > 2 and word.endswith("s") \
-                and not word.endswith(("ss", "us", "is")) and text[end : end + 1] not in (":", ""):  # "Key words:" is a heading
-            return True
+        if not is_name and len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")) \
+                and text[end : end + 1] not in (":", ""):  # "Key words:" is a heading
+            if previous in _SUBJECTS or previous_is_name:
+                return True
+            # A dated note leaves its subject out: "1925: sides with Bukharin", "1922 onward - uses the Secretariat".
+            if k > 0 and any(mark in text[ends[k - 1] : start] for mark in _DATE_MARKS) \
+                    and any(c.isdigit() for c in text[sentence_start : ends[k - 1]]):
+                return True
         previous, previous_is_name = word, capitalised
     return False
 
@@ -133,13 +142,23 @@ def is_bare_definition(text: str, persons: re.Pattern) -> bool:
     return _is_definition(text) and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
 
 
+_PERSONAL_PRONOUNS = ("he", "him", "his", "himself", "she", "her", "herself", "they", "them", "their", "themselves")
+
+
+# "This was lucky for Stalin.", "Stalin was lucky in this way.": a sentence that points back at the one before it
+# says its something through that sentence.
+_POINTS_BACK = re.compile(r"^\W*(?:this|that|these|which|such)\b|\b(?:in|by)\s+this\s+way\b|\bbecause\s+of\s+(?:this|that)\b", re.I)
+
+
+def points_back(text: str) -> bool:
+    """True when a sentence refers to the sentence before it for what it is about."""
+    return _POINTS_BACK.search(text) is not None
+
+
 def persons_pattern(names: list[str]) -> re.Pattern:
     """Finds a rubric's person names (with a possessive or plural ending) and personal pronouns."""
     alternatives = sorted({re.escape(name.lower()) for name in names} | set(_PERSONAL_PRONOUNS), key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(alternatives) + r")(?:['’]s|s)?\b", re.I)
-
-
-_PERSONAL_PRONOUNS = ("he", "him", "his", "himself", "she", "her", "herself", "they", "them", "their", "themselves")
 
 
 def is_note_shaped(text: str) -> bool:

@@ -110,8 +110,6 @@ def test_a_rubric_for_short_answers_lets_a_phrase_make_its_point(model):
     assert levels(short_answers.score(phrase))["general_secretary"] >= MENTIONED
 
 
-@pytest.mark.xfail(strict=True, reason="known regression of 6457bdd: training on train_y raised the alliances threshold from 0.60 "
-                                      "to 0.70 and this dated note line scores 0.61; passes with the judge of e5c8aaa (issue 13)")
 def test_a_note_that_relates_people_still_makes_its_point(model):
     found = levels(model.score("1923-25: a triumvirate with Zinoviev and Kamenev against Trotsky, to keep him out of power."))
     assert found["alliances"] >= MENTIONED

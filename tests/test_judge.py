@@ -130,6 +130,18 @@ def test_a_point_made_the_way_real_students_write_is_found_with_no_false_warning
     assert not any("makes no point" in w for w in report.warnings), report.warnings
 
 
+def test_a_short_sentence_that_points_back_is_read_with_the_sentence_before_it(model):
+    """"X happened. This was lucky for Stalin." makes the point in two sentences; the second alone only names luck,
+    so it borrows the first's substance, and the naming gate does not stop it. Pointing back at a sentence that only
+    names a factor borrows nothing."""
+    event = "Lenin's third stroke in March 1923 silenced him before he could act against Stalin."
+    (pair,) = model.read_essays([f"{event} That was lucky for Stalin."])
+    assert pair.substance[1] == pair.substance[0] > 0
+    (naming,) = model.read_essays(["Luck also played a part. That was lucky for Stalin."])
+    assert naming.substance.tolist() == [0, 0]
+    assert levels(model.score(f"{event} That was lucky for Stalin."))["luck"] >= 1
+
+
 # ---------------------------------------------------------------- gaming
 @pytest.mark.parametrize("part", ["cues", "description", "guidance"])
 def test_the_rubrics_own_words_pasted_back_earn_nothing_and_are_flagged(model, part):
@@ -216,6 +228,16 @@ def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
              "Menshevik, Bonaparte, funeral, Testament, too rude, triumvirate, Zinoviev, Kamenev, Bukharin, United Opposition.")
     report = model.score(terms)
     assert all(level == 0 for level in levels(report).values())
+    assert report.mark_20 <= 3
+
+
+def test_a_list_with_one_term_on_each_line_earns_no_factor(model):
+    """A word the similarity scores do not know ("Orgburo") is still only a term: the statement test reads every line."""
+    terms = "Key terms:\n\nOrgburo\nSecretariat\nPolitburo\nLuck\nTriumvirate\nLeft Opposition\nGrey blur\nLenin's funeral"
+    (reading,) = model.read_essays([terms])
+    assert not reading.statement.any()
+    report = model.score(terms)
+    assert all(level == 0 for level in levels(report).values()), levels(report)
     assert report.mark_20 <= 3
 
 

@@ -17,6 +17,8 @@ from models.text import is_bare_definition, is_note_shaped, is_statement, opens_
     "So they united against him.",
     "STALIN APPOINTED LOYAL MEN TO THE PROVINCES.",
     "TROTSKY MISSED LENIN'S FUNERAL",
+    "1925: sides with Bukharin and the Right to defeat Zinoviev and Kamenev",
+    "1922 onward - uses the Secretariat to appoint loyal local secretaries",
 ])
 def test_sentences_that_assert_or_relate_something_are_statements(text):
     assert is_statement(text)
@@ -31,6 +33,9 @@ def test_sentences_that_assert_or_relate_something_are_statements(text):
     "1922 - General Secretary, Orgburo, Politburo, Comrade Card-Index",
     "Luck",
     "KEY PEOPLE: LENIN, TROTSKY, ZINOVIEV, KAMENEV.",
+    "1925: Fourteenth Party Congress",
+    "1926 - United Opposition of Trotsky, Zinoviev and Kamenev",
+    "1924: Lenin's funeral, Lenin Enrolment",
 ])
 def test_headings_lists_and_bare_date_entries_are_not_statements(text):
     assert not is_statement(text)
