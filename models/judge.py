@@ -25,10 +25,11 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 8  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+FORMAT_VERSION = 9  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
 # opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too; 7: an essay on
-# another question needs surer sentences to earn a factor; 8: a fourth rule gate (bare definitions of a term)
+# another question needs surer sentences to earn a factor; 8: a fourth rule gate (bare definitions of a term); 9: the
+# development cut is trained (count-matched out of fold) and stored
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 # The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
 # shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
@@ -151,7 +152,7 @@ class Judge:
     mark_scale: np.ndarray
     mark_bias: float
     rule_gates: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=bool))  # (statement, list, substance, definition): kept unless CV shows they cost F1
-    develop_cut: float = 0.5  # a present point with development probability at or above this is developed
+    develop_cut: float = 0.5  # a present point with development probability at or above this is developed (trained: DEVELOP_ALLOWANCE)
     off_question_cut: float = 0.5  # an essay this likely to answer another question is told so
     # An essay told it answers another question uses the question's vocabulary for something else: a sentence there
     # must be this much surer than the threshold above to make a factor's point (chosen out of fold).
@@ -311,7 +312,7 @@ class Judge:
         np.savez_compressed(path, vocabulary=np.array(self.vocabulary, dtype=str), meta=np.array(json.dumps(self.meta, sort_keys=True)),
                             off_question_bias=np.array(self.off_question_bias), mark_bias=np.array(self.mark_bias),
                             rule_gates=np.array(self.rule_gates, dtype=bool), off_question_cut=np.array(self.off_question_cut),
-                            off_question_margin=np.array(self.off_question_margin),
+                            off_question_margin=np.array(self.off_question_margin), develop_cut=np.array(self.develop_cut),
                             off_question_word_bias=np.array(self.off_question_word_bias), mark_word_bias=np.array(self.mark_word_bias),
                             format_version=np.array(FORMAT_VERSION), **arrays)
         return path
@@ -332,7 +333,7 @@ def load_judge(path: str | Path) -> Judge:
             return Judge(vocabulary=data["vocabulary"].tolist(), meta=json.loads(str(data["meta"])),
                          off_question_bias=float(data["off_question_bias"]), mark_bias=float(data["mark_bias"]),
                          rule_gates=data["rule_gates"].astype(bool), off_question_cut=float(data["off_question_cut"]),
-                         off_question_margin=float(data["off_question_margin"]),
+                         off_question_margin=float(data["off_question_margin"]), develop_cut=float(data["develop_cut"]),
                          off_question_word_bias=float(data["off_question_word_bias"]), mark_word_bias=float(data["mark_word_bias"]),
                          **{name: data[name] for name in _ARRAY_FIELDS})
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:

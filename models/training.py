@@ -37,6 +37,12 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.801, 0.01))
 # steep count crosses a level, so it moves little when training data are added (the top of the F1 curve is flat, and
 # choosing on it moved thresholds 0.05-0.10 between retrains; on the 2683 essays of 2026-12 this costs under 0.01 F1).
 CREDIT_ALLOWANCE = 1.05
+# Development is count-matched too: the cut on the development probability at which the factors judged developed,
+# out of fold, number as many as the markers developed. At the fixed 0.5 the judge told 438 developed points
+# "mentioned" for 234 the other way (2853 essays, 2026-12-04), the error a student sees most ("explain it" of a point
+# already explained); the matched cut balances the two at the same kappa.
+DEVELOP_ALLOWANCE = 1.0
+DEVELOP_CUTS = tuple(round(c, 2) for c in np.arange(0.3, 0.701, 0.01))
 OFF_QUESTION_MARGINS = tuple(round(m, 2) for m in np.arange(0.0, 0.31, 0.05))
 
 
@@ -164,6 +170,7 @@ def _fit_judge(model: CoverageModel, essays: list[LabelledEssay], prepared: _Pre
             judge.develop_weights[f], judge.develop_bias[f] = classifier.coef_[0], classifier.intercept_[0]
         else:
             judge.develop_bias[f] = 10.0 if target.all() else -10.0
+    judge.develop_cut = _develop_cut(development, truth)
 
     off_target = np.array([essays[i].kind in OFF_QUESTION_KINDS for i in indices])
     word_scores = np.zeros(len(indices))
@@ -233,6 +240,25 @@ def _best_threshold(truth: np.ndarray, best: np.ndarray) -> float:
     """The lowest threshold at which the essays credited number closest to CREDIT_ALLOWANCE times those labelled present."""
     credited = np.array([(best >= t).sum() for t in THRESHOLDS])
     return THRESHOLDS[int(np.argmin(np.abs(credited - CREDIT_ALLOWANCE * truth.sum())))]
+
+
+def _develop_cut(development: np.ndarray, truth: np.ndarray) -> float:
+    """The cut at which the present factors judged developed out of fold (pooled over factors) number closest to
+    DEVELOP_ALLOWANCE times those the markers developed; 0.5 when no factor has enough of both levels to tell."""
+    probabilities, developed = [], []
+    for f in range(truth.shape[1]):
+        present = truth[:, f] >= 1
+        target = truth[present, f] == 2
+        if min(target.sum(), (~target).sum()) < INNER_FOLDS:
+            continue
+        classifier = LogisticRegression(C=ESSAY_C, class_weight="balanced", max_iter=1000)
+        probabilities.append(cross_val_predict(classifier, development[present, f], target, cv=StratifiedKFold(INNER_FOLDS),
+                                               method="predict_proba")[:, 1])
+        developed.append(target)
+    if not probabilities:
+        return 0.5
+    pooled, wanted = np.concatenate(probabilities), DEVELOP_ALLOWANCE * np.concatenate(developed).sum()
+    return min(DEVELOP_CUTS, key=lambda c: (abs(float((pooled >= c).sum()) - wanted), c))
 
 
 def _best_margin(truth: np.ndarray, best: np.ndarray, thresholds: np.ndarray, told: np.ndarray) -> float:

@@ -226,7 +226,11 @@ def test_a_missing_factors_excerpts_are_reference_sentences_the_judge_reads_as_m
     report = model.score("Stalin was General Secretary, so he appointed his supporters and they voted for him.")
     suggestions = {f.id: [x.text for x in f.suggestion.excerpts] for f in report.factors if f.level == 0}
     assert set(suggestions) >= {"luck", "trotsky_weaknesses", "testament", "alliances"}
-    assert any("without choosing a successor" in text for text in suggestions["luck"]), suggestions["luck"]
+    # Luck is shown by a circumstance of the codebook's (Lenin dying without a successor, rivals taking Stalin for a
+    # "grey blur"), not by an essay's opening that only says "a variety of lucky events".
+    circumstances = ("without choosing a successor", "grey blur", "saw in the Stalin of 1923")
+    assert any(c in text for text in suggestions["luck"] for c in circumstances), suggestions["luck"]
+    assert not any("variety of lucky events" in text for text in suggestions["luck"]), suggestions["luck"]
     # Before, Trotsky's suggestion quoted a sentence about Stalin forming alliances.
     assert not any("forming alliances" in text for text in suggestions["trotsky_weaknesses"]), suggestions["trotsky_weaknesses"]
     assert all(text[:1].isupper() for texts in suggestions.values() for text in texts)  # whole sentences, not a clause

@@ -83,7 +83,7 @@ def test_the_shipped_judge_matches_a_retrain_on_the_recorded_data(model):
     with threadpool_limits(limits=2, user_api="blas"):
         retrained = fit_judge(rules, data, meta=record)
     assert retrained.vocabulary == shipped.vocabulary
-    for name in ("sentence_weights", "presence_threshold", "develop_weights", "mark_weights", "rule_gates"):
+    for name in ("sentence_weights", "presence_threshold", "develop_weights", "develop_cut", "mark_weights", "rule_gates"):
         assert np.allclose(getattr(retrained, name), getattr(shipped, name), atol=1e-5), name
 
 
@@ -277,3 +277,29 @@ def test_several_supporting_sentences_count_for_more_than_the_best_of_them_and_n
     assert three > one > 0.0
     certain = develop_features_of(np.full((300, 1), 0.9), np.ones((300, 1)))[0, any_detail]
     assert np.isfinite(certain)
+
+
+def test_the_development_cut_judges_as_many_points_developed_as_the_markers_did():
+    from models.training import DEVELOP_CUTS, _develop_cut
+
+    # One factor, 400 present points, 120 of them developed, with a feature that tells them apart only roughly: a
+    # class-balanced model's 0.5 would call far more than 120 developed; the cut is where the count matches.
+    rng = np.random.default_rng(0)
+    developed = np.arange(400) < 120
+    development = (developed[:, None] * 1.0 + rng.normal(0.0, 1.0, (400, 1)))[:, None, :]  # essay x factor x feature
+    truth = np.where(developed, 2, 1)[:, None]
+    cut = _develop_cut(development, truth)
+    assert cut in DEVELOP_CUTS and cut > 0.5
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    held_out = cross_val_predict(LogisticRegression(class_weight="balanced"), development[:, 0], developed,
+                                 cv=StratifiedKFold(5), method="predict_proba")[:, 1]
+    assert abs(int((held_out >= cut).sum()) - 120) <= 10 < abs(int((held_out >= 0.5).sum()) - 120)
+
+
+def test_with_too_few_points_at_either_level_the_development_cut_stays_at_one_half():
+    from models.training import _develop_cut
+
+    truth = np.array([[2], [2], [1], [0]])
+    assert _develop_cut(np.zeros((4, 1, 3)), truth) == 0.5
