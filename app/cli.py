@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from models.errors import RubricateError
-from models.report import Report, mark_trace_lines
+from models.report import Report, mark_band_advice, mark_trace_lines
 
 
 def _model(args):
@@ -43,6 +43,7 @@ def render_text(report: Report, source: str = "") -> str:
             for excerpt in factor.suggestion.excerpts:
                 lines.append(f"      e.g. ({excerpt.source}) {excerpt.text}")
         lines.append("")
+    lines.append(mark_band_advice(report.mark_20))
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines).rstrip() + "\n"

@@ -13,7 +13,7 @@ from models.engine import CoverageModel
 from models.exports import report_file_name
 from models.feedback_html import ESSAY_CSS, highlighted_essay_html, legend_html, render_feedback_html
 from models.reader import EssayInput
-from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_trace_lines
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_band_advice, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 from models.sessions import calibration_in_words
@@ -92,6 +92,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
 
     to_improve = [f for f in report.factors if f.level < 2 and f.suggestion]
     st.subheader("How to improve")
+    st.info(mark_band_advice(report.mark_20, estimated=review is None or review.tutor_mark is None), icon=":material/school:")
     if not to_improve:
         st.success("Every factor is developed. Well done.")
     for factor in to_improve:

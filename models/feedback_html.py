@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_trace_lines
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_band_advice, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 
@@ -136,7 +136,9 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
             for x in f.suggestion.excerpts
         )
         suggestions.append(f"<h3>{escape(f.name)} ({escape(LEVEL_NAMES[f.level])})</h3><p>{escape(f.suggestion.guidance)}</p>{quotes}")
-    suggestions_html = "".join(suggestions) or "<p>Every factor is developed. Well done.</p>"
+    tutor_marked = review is not None and review.tutor_mark is not None
+    suggestions_html = (f'<p class="rb-band">{escape(mark_band_advice(report.mark_20, estimated=not tutor_marked))}</p>'
+                        + ("".join(suggestions) or "<p>Every factor is developed. Well done.</p>"))
     wording = ""
     if review is not None and review.tutor_mark is not None:
         said = f'<span class="rb-source">the tool said {review.tool_mark}</span>' if review.mark_changed and review.tool_mark is not None else ""

@@ -123,6 +123,38 @@ def mark_trace_lines(report: "Report") -> list[tuple[str, str]]:
             + [("The estimate", f"{trace.estimate:.2f}, shown as {report.mark_20} / 20")])
 
 
+@dataclass(frozen=True)
+class MarkBand:
+    low: int
+    high: int
+    reads: str  # what an answer in the band does, in the codebook's words
+    asks: str  # what moving into the band asks of an answer below it
+
+
+# The codebook's bands for the mark out of 20 (`../shared/labelling/CODEBOOK.md`, "The mark out of 20"): the labelled
+# marks the estimate is learned from were given by them, so they say what the number means and what the next one asks.
+MARK_BANDS = (
+    MarkBand(0, 4, "very limited, mostly irrelevant or narrative; little that answers why", ""),
+    MarkBand(5, 8, "mainly descriptive; a few factors stated, little explanation",
+             "state the factors that answer the question, rather than telling the story"),
+    MarkBand(9, 12, "some analysis: factors explained with supporting detail, but a limited range, or no weighing of one "
+                    "factor against another",
+             "explain how each factor mattered, with supporting detail (an example, a date, a mechanism)"),
+    MarkBand(13, 16, "analytical across a range of factors, well supported, with some judgement about their relative importance",
+             "explain a range of factors with support, and judge which mattered most and why"),
+    MarkBand(17, 20, "sustained, well-supported judgement throughout; factors linked to each other and to the question",
+             "sustain that judgement throughout, linking the factors to each other and to the question"),
+)
+
+
+def mark_band_advice(mark: int, estimated: bool = True) -> str:
+    """The band a mark falls in and what the band above asks for: what a student can do about a number."""
+    band = next(b for b in MARK_BANDS if b.low <= mark <= b.high)
+    said = f"{'The mark estimate' if estimated else 'The mark'}, {mark} / 20, is in the band {band.low}-{band.high}: {band.reads}."
+    above = [b for b in MARK_BANDS if b.low > band.high]
+    return said + (f" To reach {above[0].low}-{above[0].high}, {above[0].asks}." if above else "")
+
+
 # What a student is told the wording effects are, wherever they are shown.
 WORDING_EXPLAINED = ("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners marked: "
                      "explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")

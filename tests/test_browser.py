@@ -79,9 +79,14 @@ def _wait_until_idle(page) -> None:
 def _screenshot(page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main pane, so grow the window to fit it first."""
     _wait_until_idle(page)
-    height = page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": min(int(height) + 80, 8000)})
-    page.wait_for_timeout(500)  # let charts re-layout to the new size; not a timing assertion
+    height = 0
+    for _ in range(4):  # the page can still grow as the last parts draw: measure again until it stops
+        grown = int(page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight"))
+        if grown == height:
+            break
+        height = grown
+        page.set_viewport_size({"width": 1280, "height": min(height + 80, 8000)})
+        page.wait_for_timeout(500)  # let charts re-layout to the new size; not a timing assertion
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
 

@@ -141,3 +141,30 @@ def test_report_lists_warnings_and_suggestions_escaped():
     assert "Explain Luck <b>now</b>." in text
     assert "A reference <i>point</i>." in text
     assert "i" not in {tag for tag, _ in parsed.tags}  # the excerpt's <i> stayed text
+
+
+def test_every_mark_falls_in_one_of_the_codebooks_bands_and_is_told_what_the_next_band_asks():
+    from models.report import MARK_BANDS, mark_band_advice
+
+    for mark in range(21):
+        assert sum(band.low <= mark <= band.high for band in MARK_BANDS) == 1
+    advice = mark_band_advice(14)
+    assert advice.startswith("The mark estimate, 14 / 20, is in the band 13-16: analytical across a range of factors")
+    assert "To reach 17-20, sustain that judgement throughout" in advice
+    assert "To reach" not in mark_band_advice(19) and mark_band_advice(0).startswith("The mark estimate, 0 / 20, is in the band 0-4")
+
+
+def test_the_report_gives_the_band_of_the_mark_it_shows_the_tutors_when_there_is_one():
+    from dataclasses import replace
+
+    from models.report import mark_band_advice
+    from models.review import TutorReview
+
+    model = load_model()
+    essay = "Stalin was General Secretary, so he appointed his supporters to party posts and they voted for him at congresses."
+    report = model.score(essay)
+    text = "".join(parse(render_feedback_html(report, essay, model.rubric)).text)
+    assert mark_band_advice(report.mark_20) in text
+    review = TutorReview({f.id: f.level for f in report.factors}, report.mark_20, {}, 16)
+    tutor_text = "".join(parse(render_feedback_html(replace(report, mark_20=16), essay, model.rubric, review=review)).text)
+    assert "The mark, 16 / 20, is in the band 13-16" in tutor_text and "The mark estimate" not in tutor_text
