@@ -29,7 +29,7 @@ DEFAULT_DEVSET = DATA / "devset"
 # The calibration essays: thresholds are tuned (leave-one-out) on these together. The devset alone
 # (18 essays) left the tuning objective flat across most thresholds; the held-out set doubles it.
 DEFAULT_CALIBRATION = (DEFAULT_DEVSET, DATA / "heldout")
-# The learned judge's training data: every labelled and annotated set (blind3 to blind29 were test sets, each measured once before joining).
+# The learned judge's training data: every labelled and annotated set (blind3 to blind30 were test sets, each measured once before joining).
 DEFAULT_TRAINING = tuple(DATA / name for name in ("devset", "heldout", "blind", "blind2", "realsample", "train_a", "train_b", "train_c", "train_d", "train_e", "blind3", "train_f", "blind4", "train_g", "blind5", "train_h", "blind6", "train_i", "blind7", "blind8", "train_j", "blind9", "blind10", "blind11", "blind12", "blind13", "train_k", "train_l", "blind14", "blind15", "train_m", "train_n", "blind17", "train_o", "blind16", "train_p", "blind18", "blind19", "blind20", "train_q", "blind21", "train_r", "blind22", "train_s", "train_t", "blind23", "blind24", "train_u", "blind25", "blind26", "train_w", "blind27", "train_x", "blind28", "train_y", "blind29", "train_z", "train_za", "blind30"))
 KEYWORD_LISTS = DATA / "baselines"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
 LABEL_COLUMNS = ["essay_id", *FACTORS, "mark_20", "kind", "notes"]
 SENTENCE_COLUMNS = ["essay_id", "start", "end", "factor", "role", "text"]
+INLINE_COLUMNS = ["essay_id", "start", "end", "factor", "text"]
 
 
 def main(folder: Path) -> int:
@@ -64,6 +65,16 @@ def main(folder: Path) -> int:
             problems.append(f"{eid}: mark not a number")
         if not row["kind"]:
             problems.append(f"{eid}: no kind")
+    inline = folder / "inline_support.csv"  # optional: point sentences that also support their point (one line)
+    if inline.is_file():
+        points = {(r["essay_id"], r["start"], r["end"], r["factor"]) for rs in rows.values() for r in rs if r["role"] == "point"}
+        with inline.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != INLINE_COLUMNS:
+                problems.append(f"inline_support.csv header must be {','.join(INLINE_COLUMNS)}")
+            for line, row in enumerate(reader, start=2):
+                if (row["essay_id"], row["start"], row["end"], row["factor"]) not in points:
+                    problems.append(f"inline_support.csv line {line}: not a point row of sentences.csv")
     if not (folder / "README.md").is_file():
         problems.append("no README.md")
     print("\n".join(problems) if problems else f"OK: {len(essays)} essays, {sum(map(len, rows.values()))} sentence rows")
