@@ -64,7 +64,8 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         st.warning(warning, icon=":material/warning:")
     coverage, mark, length = st.columns(3)
     coverage.metric("Coverage of the rubric", f"{report.overall:.0f}%", help="How many of the rubric's factors the essay mentions or develops, weighted.")
-    if review is not None and review.tutor_mark is not None:
+    tutor_marked = review is not None and review.tutor_mark is not None
+    if tutor_marked:
         mark.metric("Tutor's mark", f"{report.mark_20} / 20", help=f"The tool said {review.tool_mark}." if review.mark_changed else None)
     else:
         mark.metric("Mark estimate", f"{report.mark_20} / 20", help=MARK_ESTIMATE_HELP)
@@ -92,7 +93,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
 
     to_improve = [f for f in report.factors if f.level < 2 and f.suggestion]
     st.subheader("How to improve")
-    st.info(mark_band_advice(report.mark_20, estimated=review is None or review.tutor_mark is None), icon=":material/school:")
+    st.info(mark_band_advice(report.mark_20, estimated=not tutor_marked), icon=":material/school:")
     if not to_improve:
         st.success("Every factor is developed. Well done.")
     for factor in to_improve:

@@ -140,7 +140,7 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
     suggestions_html = (f'<p class="rb-band">{escape(mark_band_advice(report.mark_20, estimated=not tutor_marked))}</p>'
                         + ("".join(suggestions) or "<p>Every factor is developed. Well done.</p>"))
     wording = ""
-    if review is not None and review.tutor_mark is not None:
+    if tutor_marked:
         said = f'<span class="rb-source">the tool said {review.tool_mark}</span>' if review.mark_changed and review.tool_mark is not None else ""
         mark = f'<div class="rb-score">Mark<b>{report.mark_20} / 20</b>{said}</div>'
     else:
