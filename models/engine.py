@@ -12,8 +12,10 @@ comparison, so "General Secretary" in a list, or "Trotsky" as a name, earns noth
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from models.judge import MARK_PARTS, Judge, Judgement, load_judge
 from models.report import OFF_QUESTION_WARNING, CopyCheck, Evidence, Excerpt, FactorResult, MarkPart, MarkTrace, Report, Suggestion, WordingEffect
 from models.rubric import Rubric, Scoring, load_rubric
 from models.spelling import Speller
-from models.text import (STOP_WORDS, Sentence, Words, count_tokens, is_bare_definition, is_note_shaped, opens_with_date, persons_pattern, points_back,
+from models.text import (STOP_WORDS, Sentence, Words, count_tokens, opens_with_date, persons_pattern, points_back, sentence_shapes,
                          split_sentences, stem, word_spans, words, words_make_statement)
 
 RUBRIC_WORDING = "the rubric's own wording or Rubricate's guidance"
@@ -96,6 +98,7 @@ class EssayReading:
     note_shaped: np.ndarray  # per sentence: written as a revision note ("Term: definition", "A -> B -> C"), not prose
     dated: np.ndarray  # per sentence: opens with its date, as a narrative tells events
     bare_definition: np.ndarray  # per sentence: only says what a term is, naming nobody (a glossary line)
+    word_ranges: np.ndarray  # sentence x 2: the [first, last) indices of its words in `words.words`
 
 
 class CoverageModel:
@@ -296,9 +299,8 @@ class CoverageModel:
             stems.extend(map(" ".join, zip(stems[:-1], stems[1:])))
         return stems
 
-    def _tfidf(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
-        """`self.vectorizer_.transform(token_lists)`, with the counting done by one flat pass (the batch's hot path)."""
-        counts = count_tokens(token_lists, self.vectorizer_.vocabulary_)
+    def _tfidf(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """`self.vectorizer_.transform(token_lists)` from the lists' `count_tokens` (one flat pass: the batch's hot path)."""
         counts.data = np.log(counts.data) + 1.0  # sublinear tf, as the vectorizer is configured
         return sparse.csr_matrix(counts.multiply(self.vectorizer_.idf_.astype(np.float32)[np.newaxis, :]))
 
@@ -333,12 +335,36 @@ class CoverageModel:
 
     def score_many(self, essays: list[str]) -> list[Report]:
         """Score a batch with one vectorizer call for all its sentences."""
-        readings = self.read_essays(essays)
-        judgements = self.judge.judge_many(readings) if self.judge is not None else [None] * len(readings)
-        return [self._report(essay, reading, judgement) for essay, reading, judgement in zip(essays, readings, judgements)]
+        with _collection_paused():
+            if self.judge is None:
+                readings, judgements = self.read_essays(essays), [None] * len(essays)
+            else:
+                vocabulary, judge_columns = self._joint_vocabulary()
+                readings, counts = self._read_essays(essays, vocabulary)
+                judgements = self.judge.judge_many(readings, counts[:, judge_columns] if counts is not None else None)
+            return [self._report(essay, reading, judgement) for essay, reading, judgement in zip(essays, readings, judgements)]
 
     def read_essays(self, essays: list[str]) -> list["EssayReading"]:
         """Each essay's sentences and their final point scores (what levels and evidence are made from)."""
+        return self._read_essays(essays)[0]
+
+    def _joint_vocabulary(self) -> tuple[dict[str, int], np.ndarray]:
+        """The engine's vocabulary with the judge's other tokens after it, and where each of the judge's tokens lies in
+        it: one lookup per token serves both (the two lookups were a twentieth of a batch's time). Made on first use
+        for each judge (a recalibrated or refitted judge may bring other tokens)."""
+        made = self.__dict__.get("_joint_vocabulary_for")
+        if made is not None and made[0] is self.judge:
+            return made[1], made[2]
+        joint = dict(self.vectorizer_.vocabulary_)
+        for token in self.judge.vocabulary:
+            joint.setdefault(token, len(joint))
+        judge_columns = np.array([joint[token] for token in self.judge.vocabulary], dtype=np.int64)
+        self._joint_vocabulary_for = (self.judge, joint, judge_columns)
+        return joint, judge_columns
+
+    def _read_essays(self, essays: list[str], vocabulary: dict[str, int] | None = None) -> tuple[list["EssayReading"], sparse.csr_matrix | None]:
+        """`read_essays`, and the batch's sentence x token counts over `vocabulary` (the engine's by default; a larger
+        one must hold the engine's first, as `_joint_vocabulary` does), None for a batch without a sentence."""
         split = [split_sentences(essay) for essay in essays]
         found = [word_spans(essay) for essay in essays]  # one pass per essay serves tokens, copy check and warnings
         # Each sentence of the batch: its essay's number, the essay, its words, the sentence and its words' index range.
@@ -346,9 +372,12 @@ class CoverageModel:
                    for number, (essay, essay_words, sentences) in enumerate(zip(essays, found, split)) for sentence in sentences]
         sentence_words = [essay_words.words[a:b] for _, _, essay_words, _, a, b in located]
         token_lists = [self.tokens_of_words(w) for w in sentence_words]
+        word_ranges = np.array([(a, b) for *_, a, b in located], dtype=np.int64).reshape(-1, 2)
         n_factors = len(self.rubric.factors)
+        counts = None
         if token_lists:
-            matrix = self._tfidf(token_lists)
+            counts = count_tokens(token_lists, self.vectorizer_.vocabulary_ if vocabulary is None else vocabulary)
+            matrix = self._tfidf(counts if vocabulary is None else counts[:, : len(self.vectorizer_.vocabulary_)])
             # Scored once for all the batch's sentences: scipy's per-call overhead, not arithmetic, dominated per essay.
             off_topic = self._off_topic_similarity(matrix)
             named = self._names_factors(matrix)
@@ -387,6 +416,7 @@ class CoverageModel:
             leans = np.array([i > 0 and substance[i] == 0 and points_back(s.text) for i, s in enumerate(sentences)], dtype=bool)
             substance[leans] = substance[np.flatnonzero(leans) - 1]
             essay_scores = scores[rows]
+            shapes = np.array([sentence_shapes(s.text, self.persons_) for s in sentences], dtype=bool).reshape(-1, 2)  # note, bare definition
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.
             withheld = repeated | borrowed | (copied if not self.rubric.copy.credit_copied else np.zeros_like(copied))
@@ -396,10 +426,9 @@ class CoverageModel:
             readings.append(EssayReading(sentences, essay_words, essay_scores, scores[rows], closest[rows], off_topic[rows],
                                          named[rows], copy_check, copied, similarity[rows], referred[rows], statement[rows],
                                          token_lists[rows], repeated, withheld, borrowed, substance,
-                                         np.array([is_note_shaped(s.text) for s in sentences], dtype=bool),
-                                         np.array([opens_with_date(s.text) for s in sentences], dtype=bool),
-                                         np.array([is_bare_definition(s.text, self.persons_) for s in sentences], dtype=bool)))
-        return readings
+                                         shapes[:, 0], np.array([opens_with_date(s.text) for s in sentences], dtype=bool), shapes[:, 1],
+                                         word_ranges[rows]))
+        return readings, counts
 
     def _names_factors(self, sentences_matrix: sparse.spmatrix) -> np.ndarray:
         """Sentence x factor: 1.0 where the sentence names the factor (holds every stem of one of its terms)."""
@@ -742,6 +771,22 @@ def keep_for_process() -> None:
     """
     gc.freeze()
     threadpool_limits(limits=1, user_api="blas")
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is scored, back on after (unless it was off already).
+
+    Scoring makes lists and tuples by the hundred thousand and keeps them to the batch's end, so the collector kept
+    walking them and found nothing to free (reference counting frees them all): a tenth of a batch's CPU time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def score_essay(essay: str, model: CoverageModel | None = None) -> Report:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import zipfile
-from bisect import bisect_left
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -63,10 +62,11 @@ class _PhraseCounter:
     def __init__(self, phrases: tuple[str, ...]):
         split = [tuple(p.split()) for p in phrases]
         self.single = frozenset(p[0] for p in split if len(p) == 1)
-        self.longer: dict[str, list[tuple[str, ...]]] = {}
+        # Each longer phrase under its first word, as it reads in `join_for_phrases` text.
+        self.longer: dict[str, list[str]] = {}
         for p in split:
             if len(p) > 1:
-                self.longer.setdefault(p[0], []).append(p)
+                self.longer.setdefault(p[0], []).append(f" {'  '.join(p)} ")
 
     def count(self, words: list[str], distinct: set[str] | None = None, joined: str | None = None) -> int:
         """`distinct` (the set of `words`) and `joined` (`join_for_phrases(words)`) when the caller has them already."""
@@ -74,7 +74,7 @@ class _PhraseCounter:
         firsts = self.longer.keys() & (set(words) if distinct is None else distinct)
         if firsts:  # then count each longer phrase in the words joined by spaces, in C
             joined = join_for_phrases(words) if joined is None else joined
-            found += sum(joined.count(f" {'  '.join(p)} ") for first in firsts for p in self.longer[first])
+            found += sum(joined.count(phrase) for first in firsts for phrase in self.longer[first])
         return found
 
 
@@ -173,9 +173,10 @@ class Judge:
         self._word_weights = None  # set on first use, once training has filled in the weights
 
     # ---------------------------------------------------------------- applying
-    def sentence_matrix(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
-        """Sublinear TF-IDF of the sentences' stems and bigrams over the learned vocabulary, rows of unit length."""
-        counts = count_tokens(token_lists, self._index)
+    def sentence_matrix(self, token_lists: list[list[str]], counts: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
+        """Sublinear TF-IDF of the sentences' stems and bigrams over the learned vocabulary, rows of unit length.
+        `counts`: the lists' `count_tokens` over the judge's vocabulary, when the caller has them already."""
+        counts = count_tokens(token_lists, self._index) if counts is None else sparse.csr_matrix(counts, dtype=np.float32)
         counts.data = 1.0 + np.log(counts.data)
         return normalize(sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :])))
 
@@ -241,22 +242,24 @@ class Judge:
         probabilities = _sigmoid(out)
         return (probabilities[:, 0, :] + probabilities[:, 2, :]) / 2, probabilities[:, 1, :]
 
-    def _read_sentences(self, readings: list) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-        """(words, point, detail) for all the readings' sentences in order: their word matrix and probabilities."""
+    def _read_sentences(self, readings: list, token_counts: sparse.csr_matrix | None = None) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+        """(words, point, detail) for all the readings' sentences in order: their word matrix and probabilities.
+        `token_counts`: their tokens' counts over the judge's vocabulary, when the caller has them already."""
         n_factors = self.sentence_weights.shape[1]
         tokens = [t for reading in readings for t in reading.tokens]
         if not tokens:
             return sparse.csr_matrix((0, len(self.vocabulary))), np.zeros((0, n_factors)), np.zeros((0, n_factors))
-        words = self.sentence_matrix(tokens)
+        words = self.sentence_matrix(tokens, token_counts)
         return (words, *self.sentence_probabilities(words, dense_features(readings)))
 
     def point_probabilities(self, readings: list) -> np.ndarray:
         """Sentence x factor: how likely each of the readings' sentences (in order) makes each factor's point."""
         return self._read_sentences(readings)[1]
 
-    def judge_many(self, readings: list) -> list[Judgement]:
-        """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch."""
-        words, point, detail = self._read_sentences(readings)
+    def judge_many(self, readings: list, token_counts: sparse.csr_matrix | None = None) -> list[Judgement]:
+        """Levels, development and mark for each essay's reading (`CoverageModel.read_essays`), in one pass for the batch.
+        `token_counts`: the readings' sentences' token counts over the judge's vocabulary, when the caller has them."""
+        words, point, detail = self._read_sentences(readings, token_counts)
         if not words.shape[0]:
             return [self.judge_probabilities(r, point, detail) for r in readings]
         word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
@@ -466,16 +469,19 @@ def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -
                      float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words)), word_score])
 
 
+def _own_word_flags(reading) -> list[bool]:
+    """Per word of the essay: whether it lies in a sentence that is not withheld (sentences do not overlap)."""
+    own_ranges = reading.word_ranges[~reading.withheld]
+    size = len(reading.words.words) + 1
+    edges = np.bincount(own_ranges[:, 0], minlength=size) - np.bincount(own_ranges[:, 1], minlength=size)
+    return (np.cumsum(edges[:-1]) > 0).tolist()
+
+
 def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float,
                   words_mark: float = 0.0) -> np.ndarray:
     # Pasted or repeated sentences are not the student's explanation, so their words (length, linking) earn nothing either.
     words = reading.words.words
-    if reading.withheld.any():
-        starts = reading.words.starts
-        own = list(chain.from_iterable(words[bisect_left(starts, s.start):bisect_left(starts, s.end)]
-                                       for s, withheld in zip(reading.sentences, reading.withheld) if not withheld))
-    else:
-        own = words
+    own = list(compress(words, _own_word_flags(reading))) if reading.withheld.any() else words
     n = max(int(np.sum(~reading.withheld)), 1)
     distinct, joined = set(own), join_for_phrases(own)
     weighing, linking = _WEIGHING.count(own, distinct, joined), _LINKING.count(own, distinct, joined)

@@ -63,6 +63,7 @@ _FINITE_VERBS = frozenset(
     """.split()
 )
 _RELATING_WORDS = frozenset("with against because so therefore through via by".split())
+_STATEMENT_WORDS = _FINITE_VERBS | _RELATING_WORDS
 _SUBJECTS = frozenset("he she it this that which who they we i you there".split())
 _DATE_MARKS = (":", "-", "–", "—")  # after a date, what follows is the event
 _NOT_PAST = frozenset("red bed seed speed creed greed indeed hundred sacred naked wicked".split())
@@ -84,23 +85,32 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
     # ("TROTSKY'S MISTAKES MATTER MOST.", "1928: STALIN TURNS ON BUKHARIN.", "UNITED OPPOSITION").
     shouted = bool(starts) and text[sentence_start : ends[-1]].isupper()
     for k, (word, start, end) in enumerate(zip(lowered, starts, ends)):
-        capitalised = text[start].isupper() and (not shouted or start == sentence_start or word in known_names)
-        # "the Left", "United Opposition": names, not verbs. A sentence's first word is capitalised anyway, so it is a
-        # name only before another capitalised word ("Left Opposition" alone on a line).
-        first = start == sentence_start
-        is_name = capitalised and (not first or (k + 1 < len(starts) and text[starts[k + 1]].isupper() and not shouted))
-        if not is_name and (word in _FINITE_VERBS or word in _RELATING_WORDS or word.endswith("n't")):
-            return True
-        if not is_name and len(word) > 3 and word.endswith("ed") and word not in _NOT_PAST:
-            return True
-        if not is_name and len(word) > 2 and word.endswith("s") and not word.endswith(("ss", "us", "is")) \
-                and text[end : end + 1] not in (":", ""):  # "Key words:" is a heading
-            if previous in _SUBJECTS or previous_is_name:
+        # Most words are in lower case, so neither capitalised nor a name: only a capital needs the tests below.
+        capitalised = is_name = False
+        if text[start].isupper():
+            capitalised = not shouted or start == sentence_start or word in known_names
+            # "the Left", "United Opposition": names, not verbs. A sentence's first word is capitalised anyway, so it is
+            # a name only before another capitalised word ("Left Opposition" alone on a line).
+            is_name = capitalised and (start != sentence_start or (k + 1 < len(starts) and text[starts[k + 1]].isupper()
+                                                                     and not shouted))
+        if not is_name:
+            if word in _STATEMENT_WORDS:
                 return True
-            # A dated note leaves its subject out: "1925: sides with Bukharin", "1922 onward - uses the Secretariat".
-            if k > 0 and any(mark in text[ends[k - 1] : start] for mark in _DATE_MARKS) \
-                    and any(c.isdigit() for c in text[sentence_start : ends[k - 1]]):
-                return True
+            last = word[-1]  # the three endings below are told apart by their last letter
+            if last == "t":
+                if word.endswith("n't"):
+                    return True
+            elif last == "d":
+                if len(word) > 3 and word[-2] == "e" and word not in _NOT_PAST:
+                    return True
+            elif last == "s" and len(word) > 2 and not word.endswith(("ss", "us", "is")) \
+                    and text[end : end + 1] not in (":", ""):  # "Key words:" is a heading
+                if previous in _SUBJECTS or previous_is_name:
+                    return True
+                # A dated note leaves its subject out: "1925: sides with Bukharin", "1922 onward - uses the Secretariat".
+                if k > 0 and any(mark in text[ends[k - 1] : start] for mark in _DATE_MARKS) \
+                        and any(c.isdigit() for c in text[sentence_start : ends[k - 1]]):
+                    return True
         previous, previous_is_name = word, capitalised
     return False
 
@@ -110,6 +120,7 @@ def words_make_statement(text: str, lowered: list[str], starts: list[int], ends:
 _NOTE_HEAD = re.compile(r"^\W{0,3}(?:[^\s:=→–—]+\s+){0,3}[^\s:=→–—]+\s*(?::|=|->|→|\s[–—-]\s)\s*\S")
 _NOTE_LINK = re.compile(r"\s(?:/|->|→|–|—|-|\+)\s|\s?(?:->|→)\s?")
 _NOTE_LINK_MARKS = ("-", "/", "+", "→", "–", "—")  # every link above holds one of these
+_NOTE_HEAD_MARKS = (":", "=", "-", "→", "–", "—")  # and every head one of these
 
 
 # A glossary entry written as a sentence: a head of a few words naming a term, then "is/was/means" and what it is
@@ -165,11 +176,21 @@ def is_note_shaped(text: str) -> bool:
     """True for a revision-note line (a glossary entry, a flashcard side, a mind-map branch), whatever it says:
     such lines are how term lists are written, so the judge weighs them (they make a point less often than prose).
     A glossary entry written as a full sentence is one too."""
-    if _NOTE_HEAD.match(text) is not None:
+    return _has_note_marks(text) or _is_definition(text)
+
+
+def sentence_shapes(text: str, persons: re.Pattern) -> tuple[bool, bool]:
+    """(`is_note_shaped(text)`, `is_bare_definition(text, persons)`), reading the definition form once."""
+    definition = _is_definition(text)
+    bare = definition and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
+    return definition or _has_note_marks(text), bare
+
+
+def _has_note_marks(text: str) -> bool:
+    """A note's head ("Term: ...") or a chain of two links or more."""
+    # Most sentences hold no note mark at all: looking for one first spares them the regex scans (3 of 4 µs a sentence).
+    if any(mark in text for mark in _NOTE_HEAD_MARKS) and _NOTE_HEAD.match(text) is not None:
         return True
-    if _is_definition(text):
-        return True
-    # Most sentences hold no link mark at all: looking for one first spares them the regex scan (3 of 4 µs a sentence).
     return any(mark in text for mark in _NOTE_LINK_MARKS) and len(_NOTE_LINK.findall(text)) >= 2
 
 

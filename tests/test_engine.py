@@ -275,16 +275,40 @@ def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
     rubric = load_rubric(DEFAULT_RUBRIC)
     fresh = CoverageModel(rubric, load_corpus(rubric.corpus_path)).fit()
     calls = []
-    transform = fresh._tfidf  # the vectorizer's transform, counted in one flat pass
+    transform = fresh._tfidf  # the vectorizer's transform, from counts made in one flat pass
 
-    def counting_transform(token_lists):
-        calls.append(len(token_lists))
-        return transform(token_lists)
+    def counting_transform(counts):
+        calls.append(counts.shape[0])
+        return transform(counts)
 
     monkeypatch.setattr(fresh, "_tfidf", counting_transform)
     reports = fresh.score_many(contract_texts(essay)[:5])
     assert len(reports) == 5
     assert len(calls) == 1
+
+
+def test_the_judge_reads_the_same_words_from_counts_shared_with_the_engine(model):
+    texts = [(DEVSET / "essays" / name).read_text(encoding="utf-8") for name in ("d01.txt", "d02.txt")]
+    vocabulary, judge_columns = model._joint_vocabulary()
+    readings, counts = model._read_essays(texts, vocabulary)
+    tokens = [t for reading in readings for t in reading.tokens]
+    shared = model.judge.sentence_matrix(tokens, counts[:, judge_columns])
+    own = model.judge.sentence_matrix(tokens)
+    assert (abs(shared - own) > 1e-6).nnz == 0
+
+
+def test_scoring_leaves_the_garbage_collector_as_it_found_it(model):
+    import gc
+
+    assert gc.isenabled()
+    model.score("Stalin was General Secretary, so he appointed his supporters.")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        model.score("Stalin was General Secretary, so he appointed his supporters.")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_report_read_back_from_its_json_is_the_same_report(model, essay):

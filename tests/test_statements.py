@@ -127,3 +127,13 @@ def test_prose_with_a_colon_or_a_dash_is_not_a_note(text):
 ])
 def test_a_sentence_that_opens_with_its_date_is_told_apart(text, dated):
     assert opens_with_date(text) is dated
+
+
+def test_one_reading_of_a_sentence_gives_both_its_note_and_its_definition_shape():
+    from models.text import sentence_shapes, split_sentences
+    from conftest import DEVSET
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted((DEVSET / "essays").glob("*.txt"))[:20]]
+    texts.append("Secretariat: the office that kept files\nGS -> jobs -> votes\nAn alliance is an agreement between groups.")
+    for sentence in (s for text in texts for s in split_sentences(text)):
+        assert sentence_shapes(sentence.text, PERSONS) == (is_note_shaped(sentence.text), is_bare_definition(sentence.text, PERSONS))
