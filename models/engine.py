@@ -367,8 +367,10 @@ class CoverageModel:
         one must hold the engine's first, as `_joint_vocabulary` does), None for a batch without a sentence."""
         split = [split_sentences(essay) for essay in essays]
         found = [word_spans(essay) for essay in essays]  # one pass per essay serves tokens, copy check and warnings
-        # Each sentence of the batch: its essay's number, the essay, its words, the sentence and its words' index range.
-        located = [(number, essay, essay_words, sentence, *_word_range(essay_words, sentence.start, sentence.end))
+        # Each sentence of the batch: its essay's number, the essay, its words, the sentence and its words' index range
+        # (the essay's words that begin inside the sentence, found without reading it again).
+        located = [(number, essay, essay_words, sentence, bisect_left(essay_words.starts, sentence.start),
+                    bisect_left(essay_words.starts, sentence.end))
                    for number, (essay, essay_words, sentences) in enumerate(zip(essays, found, split)) for sentence in sentences]
         sentence_words = [essay_words.words[a:b] for _, _, essay_words, _, a, b in located]
         token_lists = [self.tokens_of_words(w) for w in sentence_words]
@@ -416,7 +418,8 @@ class CoverageModel:
             leans = np.array([i > 0 and substance[i] == 0 and points_back(s.text) for i, s in enumerate(sentences)], dtype=bool)
             substance[leans] = substance[np.flatnonzero(leans) - 1]
             essay_scores = scores[rows]
-            shapes = np.array([sentence_shapes(s.text, self.persons_) for s in sentences], dtype=bool).reshape(-1, 2)  # note, bare definition
+            shapes = np.array([sentence_shapes(s.text, self.persons_, lowered) for s, lowered in zip(sentences, sentence_words[rows])],
+                              dtype=bool).reshape(-1, 2)  # note, bare definition
             # A sentence said again earns what it earned once; one pasted from the rubric or the tool's guidance earns
             # nothing, and one pasted from a reference essay nothing unless the rubric allows it.
             withheld = repeated | borrowed | (copied if not self.rubric.copy.credit_copied else np.zeros_like(copied))
@@ -689,7 +692,7 @@ def _form_warnings(essay: str, essay_words: list[str], known_words: set[str]) ->
     mostly markup. `known_words`: the rubric's and reference essays' words (a mind map is made of them)."""
     warnings = []
     word_count = len(essay_words)
-    if word_count >= 10 and sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, essay_words)) < 0.08 * word_count:
+    if word_count >= 10 and _function_words_fewer_than(essay_words, 0.08 * word_count):
         if sum(map(known_words.__contains__, essay_words)) >= 0.5 * word_count:
             warnings.append("This essay reads as notes or a list of terms rather than sentences: write each point as a sentence "
                             "that explains how it answers the question.")
@@ -701,9 +704,18 @@ def _form_warnings(essay: str, essay_words: list[str], known_words: set[str]) ->
     return warnings
 
 
-def _word_range(found: Words, start: int, end: int) -> tuple[int, int]:
-    """Indices [a, b) of the essay's words that begin inside [start, end): a sentence's words, without reading it again."""
-    return bisect_left(found.starts, start), bisect_left(found.starts, end)
+FUNCTION_WORD_BLOCK = 128
+
+
+def _function_words_fewer_than(essay_words: list[str], limit: float) -> bool:
+    """Whether fewer than `limit` of the words are English function words, counted a block at a time: prose passes the
+    limit within its first blocks, so only notes and other languages are read to the end."""
+    found = 0
+    for start in range(0, len(essay_words), FUNCTION_WORD_BLOCK):
+        found += sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, essay_words[start : start + FUNCTION_WORD_BLOCK]))
+        if found >= limit:
+            return False
+    return True
 
 
 def _capitalised_words(names: list[str]) -> frozenset[str]:

@@ -129,6 +129,7 @@ _NOTE_HEAD_MARKS = (":", "=", "-", "→", "–", "—")  # and every head one of
 # term; it does not say how it helped.
 _DEFINITION = re.compile(r"^\W{0,3}(?:\d{1,2}[.)]\s+)?(?:(?:the|an?)\s+)?[\"“‘']?(?P<head>[\w’'-]+(?:\s+[\w’'-]+){0,2})[\"”’']?\s+"
                          r"(?:(?:was|is|were|are)\s+(?:the|an?|[\w-]+['’]s)\s|(?:means|refers\s+to|is\s+defined\s+as)\s)", re.I)
+_DEFINING_VERBS = frozenset("was is were are means refers".split())  # a definition's verb stands as a word of its own
 _NOT_A_TERM = frozenset("this that it these those he she they there here another one which what his her their its such "
                         "reason reasons factor factors important importance most main biggest big first second third "
                         "greatest real basis threat thing problem key nobody everyone people thought why how".split())
@@ -179,9 +180,11 @@ def is_note_shaped(text: str) -> bool:
     return _has_note_marks(text) or _is_definition(text)
 
 
-def sentence_shapes(text: str, persons: re.Pattern) -> tuple[bool, bool]:
-    """(`is_note_shaped(text)`, `is_bare_definition(text, persons)`), reading the definition form once."""
-    definition = _is_definition(text)
+def sentence_shapes(text: str, persons: re.Pattern, lowered: list[str] | None = None) -> tuple[bool, bool]:
+    """(`is_note_shaped(text)`, `is_bare_definition(text, persons)`), reading the definition form once. `lowered`: the
+    sentence's words (`word_spans`), when the caller has them: an ASCII sentence without a defining verb among them
+    cannot be a definition, which spares most sentences the regular expression."""
+    definition = (lowered is None or not text.isascii() or not _DEFINING_VERBS.isdisjoint(lowered)) and _is_definition(text)
     bare = definition and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
     return definition or _has_note_marks(text), bare
 
@@ -464,7 +467,7 @@ def count_words(text: str, at_most: int) -> int:
 # word's span with no match object made (half the time of finditer and reading each match's span).
 _WORD_PIECES = re.compile(f"({WORD_PATTERN.pattern})")
 # The same for lower-case ASCII text, where a letter is a-z: plain ranges, a third faster than Unicode's classes.
-_ASCII_WORD_PIECES = re.compile(r"([a-z]+(?:'[a-z]+)*|[0-9]{3,4}s?)")
+_ASCII_WORD_PIECES = re.compile(r"([a-z]++(?:'[a-z]++)*+|[0-9]{3,4}+s?+)")  # possessive: nothing after a word needs it back
 # Curly double quotes, dashes, ellipses, guillemets, bullets and non-breaking spaces only ever separate words, so
 # read as spaces (one char for one) they leave an essay that is otherwise ASCII on the faster pattern.
 WORD_SEPARATING_PUNCTUATION = "\u201c\u201d\u201e\u2013\u2014\u2015\u2026\u00ab\u00bb\u00a0\u2009\u202f\u2022"

@@ -297,6 +297,17 @@ def test_the_judge_reads_the_same_words_from_counts_shared_with_the_engine(model
     assert (abs(shared - own) > 1e-6).nnz == 0
 
 
+def test_counting_function_words_a_block_at_a_time_gives_the_whole_count_verdict():
+    from models.engine import FUNCTION_WORD_BLOCK, _ENGLISH_FUNCTION_WORDS, _function_words_fewer_than
+
+    prose = ("the testament was hidden and it was lucky for him " * 40).split()
+    notes = ("Secretariat Orgburo patronage nomenklatura " * 100).split()
+    for words in (prose, notes, notes + prose[:30], prose[:5] + notes, notes[: FUNCTION_WORD_BLOCK] + prose[:20]):
+        for share in (0.02, 0.08, 0.3):
+            whole = sum(w in _ENGLISH_FUNCTION_WORDS for w in words) < share * len(words)
+            assert _function_words_fewer_than(words, share * len(words)) == whole
+
+
 def test_scoring_leaves_the_garbage_collector_as_it_found_it(model):
     import gc
 

@@ -130,10 +130,13 @@ def test_a_sentence_that_opens_with_its_date_is_told_apart(text, dated):
 
 
 def test_one_reading_of_a_sentence_gives_both_its_note_and_its_definition_shape():
-    from models.text import sentence_shapes, split_sentences
+    from models.text import sentence_shapes, split_sentences, word_spans
     from conftest import DEVSET
 
     texts = [path.read_text(encoding="utf-8") for path in sorted((DEVSET / "essays").glob("*.txt"))[:20]]
     texts.append("Secretariat: the office that kept files\nGS -> jobs -> votes\nAn alliance is an agreement between groups.")
+    texts.append("2. Patronage is the power to give jobs.\nThe Politburo WAS the party's ruling body.\nThe Secretariat İs an office.")
     for sentence in (s for text in texts for s in split_sentences(text)):
-        assert sentence_shapes(sentence.text, PERSONS) == (is_note_shaped(sentence.text), is_bare_definition(sentence.text, PERSONS))
+        expected = (is_note_shaped(sentence.text), is_bare_definition(sentence.text, PERSONS))
+        assert sentence_shapes(sentence.text, PERSONS) == expected
+        assert sentence_shapes(sentence.text, PERSONS, word_spans(sentence.text).words) == expected
