@@ -216,9 +216,10 @@ class Sentence:
     end: int
 
 
-# Printable ASCII, newline and tab are never control characters: the regex engine skips them in C,
-# and only the rest (curly quotes, accents, the odd control byte) is looked up one by one.
-_MAYBE_CONTROL = re.compile(r"[^\n\t\x20-\x7e]+")
+# Printable ASCII, newline and tab are never control characters, nor are Latin-1's letters and signs (but the soft
+# hyphen, U+00AD, is a format character) or the general punctuation essays are full of (dashes, curly quotes, bullets,
+# ellipses; U+2010-2027, U+2030-205E): the regex engine skips them in C, and only the rest is looked up one by one.
+_MAYBE_CONTROL = re.compile(r"[^\n\t\x20-\x7e\u00a0-\u00ac\u00ae-\u00ff\u2010-\u2027\u2030-\u205e]+")
 
 
 def clean_control_characters(text: str) -> str:
