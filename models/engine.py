@@ -300,9 +300,10 @@ class CoverageModel:
         return stems
 
     def _tfidf(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
-        """`self.vectorizer_.transform(token_lists)` from the lists' `count_tokens` (one flat pass: the batch's hot path)."""
-        counts.data = np.log(counts.data) + 1.0  # sublinear tf, as the vectorizer is configured
-        return sparse.csr_matrix(counts.multiply(self.vectorizer_.idf_.astype(np.float32)[np.newaxis, :]))
+        """`self.vectorizer_.transform(token_lists)` from the lists' `count_tokens` (one flat pass: the batch's hot path);
+        `counts` is left as it was."""
+        sublinear = sparse.csr_matrix((np.log(counts.data) + 1.0, counts.indices, counts.indptr), shape=counts.shape)  # as configured
+        return sparse.csr_matrix(sublinear.multiply(self.vectorizer_.idf_.astype(np.float32)[np.newaxis, :]))
 
     def _set_points(self, matrices: list[sparse.csr_matrix]) -> None:
         point_words = [self._point_words(m, f) for f, m in enumerate(matrices)]

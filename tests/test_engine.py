@@ -288,6 +288,8 @@ def test_a_batch_of_five_essays_makes_one_vectorizer_call(essay, monkeypatch):
 
 
 def test_the_judge_reads_the_same_words_from_counts_shared_with_the_engine(model):
+    from models.text import count_tokens
+
     texts = [(DEVSET / "essays" / name).read_text(encoding="utf-8") for name in ("d01.txt", "d02.txt")]
     vocabulary, judge_columns = model._joint_vocabulary()
     readings, counts = model._read_essays(texts, vocabulary)
@@ -295,6 +297,8 @@ def test_the_judge_reads_the_same_words_from_counts_shared_with_the_engine(model
     shared = model.judge.sentence_matrix(tokens, counts[:, judge_columns])
     own = model.judge.sentence_matrix(tokens)
     assert (abs(shared - own) > 1e-6).nnz == 0
+    readings, counts = model._read_essays(texts)  # the engine's own vocabulary: the counts come back as counted
+    assert (counts != count_tokens([t for r in readings for t in r.tokens], model.vectorizer_.vocabulary_)).nnz == 0
 
 
 def test_counting_function_words_a_block_at_a_time_gives_the_whole_count_verdict():
