@@ -151,7 +151,12 @@ def is_bare_definition(text: str, persons: re.Pattern) -> bool:
     groups to work together.", "The Secretariat was the office that handled the party's paperwork."): the codebook gives
     defining a term no credit. `persons` finds the rubric's names and personal pronouns; a definition that names a
     person ("Lenin's Testament was a threat to Stalin.") may be making a point about them, so it is left to the judge."""
-    return _is_definition(text) and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
+    return _is_definition(text) and _whole_and_names_nobody(text, persons)
+
+
+def _whole_and_names_nobody(text: str, persons: re.Pattern) -> bool:
+    """What makes a definition bare: the sentence does not run on into the next, and names no person."""
+    return not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
 
 
 _PERSONAL_PRONOUNS = ("he", "him", "his", "himself", "she", "her", "herself", "they", "them", "their", "themselves")
@@ -185,7 +190,7 @@ def sentence_shapes(text: str, persons: re.Pattern, lowered: list[str] | None = 
     sentence's words (`word_spans`), when the caller has them: an ASCII sentence without a defining verb among them
     cannot be a definition, which spares most sentences the regular expression."""
     definition = (lowered is None or not text.isascii() or not _DEFINING_VERBS.isdisjoint(lowered)) and _is_definition(text)
-    bare = definition and not text.rstrip().endswith(_UNFINISHED) and persons.search(text) is None
+    bare = definition and _whole_and_names_nobody(text, persons)
     return definition or _has_note_marks(text), bare
 
 
