@@ -264,18 +264,13 @@ class Judge:
             return [self.judge_probabilities(r, point, detail) for r in readings]
         word_scores = self.off_question_word_scores(self.essay_word_vectors(words, [len(r.sentences) for r in readings]))
         mark_word_scores, parts = self.mark_word_scores(words, readings)
-        judgements, row = [], 0
-        for reading, word_score, mark_word_score in zip(readings, word_scores, mark_word_scores):
-            rows = slice(row, row + len(reading.sentences))
-            row = rows.stop
-            judgements.append(self.judge_probabilities(reading, point[rows], detail[rows], float(word_score), float(mark_word_score),
-                                                       parts[rows]))
-        return judgements
+        return self._judge_batch(readings, point, detail, word_scores, mark_word_scores, parts)
 
     def judge_probabilities(self, reading, point: np.ndarray, detail: np.ndarray, word_score: float | None = None,
                             mark_word_score: float | None = None, mark_word_parts: np.ndarray | None = None) -> Judgement:
-        """`word_score`, `mark_word_score`: the off-question and mark word models' scores for this essay, and
-        `mark_word_parts` its sentences' parts of the latter (computed from `reading` when not given)."""
+        """One essay's judgement from its sentences' probabilities. `word_score`, `mark_word_score`: the off-question
+        and mark word models' scores for this essay, and `mark_word_parts` its sentences' parts of the latter
+        (computed from `reading` when not given)."""
         if word_score is None or mark_word_score is None:
             words = self.sentence_matrix(reading.tokens) if reading.tokens else sparse.csr_matrix((0, len(self.vocabulary)))
             if word_score is None:
@@ -284,25 +279,43 @@ class Judge:
             if mark_word_score is None:
                 scores, mark_word_parts = self.mark_word_scores(words, [reading])
                 mark_word_score = float(scores[0])
-        point, detail = apply_rule_gates(reading, point, detail, self.rule_gates)
-        n_factors = point.shape[1]
-        develop = _sigmoid(np.sum(own_develop_features(reading, point, detail) * self.develop_weights, axis=1) + self.develop_bias)
+        return self._judge_batch([reading], point, detail, [word_score], [mark_word_score], mark_word_parts)[0]
+
+    def _judge_batch(self, readings: list, point: np.ndarray, detail: np.ndarray, word_scores, mark_word_scores,
+                     mark_word_parts: np.ndarray | None) -> list[Judgement]:
+        """Each reading's judgement from its sentences' rows of `point` and `detail` (readings in order): levels,
+        development and the off-question call for the whole batch at once (per essay, numpy's overhead per call was
+        an eighth of a batch's time); the mark's phrase counts are per essay."""
+        counts = np.array([len(r.sentences) for r in readings], dtype=np.int64)
+        ends = np.cumsum(counts)
+        own = ~np.concatenate([r.withheld for r in readings]).astype(bool)
+        point, detail = _zeroed(point, detail, withheld_by_gates(readings, self.rule_gates))
+        owners = _sentence_owners(counts)
+        development = develop_features_many(point[own], detail[own], np.bincount(owners[own], minlength=len(readings)))
+        develop = _sigmoid(np.sum(development * self.develop_weights, axis=2) + self.develop_bias)  # essay x factor
         trained = bool(np.any(self.off_question_weights))
-        off_question = float(_sigmoid(off_question_features(reading, point, word_score) @ self.off_question_weights + self.off_question_bias)) \
-            if trained else 0.0
-        another_question = trained and off_question >= self.off_question_cut
-        credited = point >= self.presence_threshold[np.newaxis, :] + (self.off_question_margin if another_question else 0.0)
-        present = credited.any(axis=0).tolist()
-        levels = [0 if not present[f] else 2 if develop[f] >= self.develop_cut else 1 for f in range(n_factors)]
-        marks = mark_features(reading, point, levels, develop, off_question, mark_word_score)
-        estimate = float((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias)
-        mark = float(np.clip(estimate, 0, 20))
-        if another_question or not any(levels):
-            mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
-        # The parts and the wording's effect are the mark's only where the mark is the model's estimate (not clipped, not capped).
-        wording = None if mark_word_parts is None or mark != estimate else self.wording_effects(mark_word_parts, reading.withheld)
-        parts = self.mark_parts(marks) if mark == estimate else None
-        return Judgement(point, detail, levels, develop, off_question, mark, trained, another_question, credited, wording, parts)
+        off_question = _sigmoid(off_question_features_many(readings, point, word_scores) @ self.off_question_weights
+                                + self.off_question_bias) if trained else np.zeros(len(readings))
+        another_question = trained & (off_question >= self.off_question_cut)
+        margin = np.where(another_question, self.off_question_margin, 0.0)[owners]
+        credited = point >= self.presence_threshold[np.newaxis, :] + margin[:, np.newaxis]
+        present = _segment_any(credited, counts)
+        all_levels = np.where(present, np.where(develop >= self.develop_cut, 2, 1), 0).tolist()
+        judgements = []
+        for i, reading in enumerate(readings):
+            rows = slice(ends[i] - counts[i], ends[i])
+            levels, essay_point = all_levels[i], point[rows]
+            marks = mark_features(reading, essay_point, levels, develop[i], float(off_question[i]), float(mark_word_scores[i]))
+            estimate = float((marks - self.mark_mean) / self.mark_scale @ self.mark_weights + self.mark_bias)
+            mark = float(np.clip(estimate, 0, 20))
+            if another_question[i] or not any(levels):
+                mark = min(mark, MARK_WITHOUT_A_POINT)  # codebook: off-question essays and bare term lists earn 0-3
+            # The parts and the wording's effect are the mark's only where the mark is the model's estimate (not clipped, not capped).
+            wording = None if mark_word_parts is None or mark != estimate else self.wording_effects(mark_word_parts[rows], reading.withheld)
+            parts = self.mark_parts(marks) if mark == estimate else None
+            judgements.append(Judgement(essay_point, detail[rows], levels, develop[i], float(off_question[i]), mark, trained,
+                                        bool(another_question[i]), credited[rows], wording, parts))
+        return judgements
 
     def recalibrated(self, presence_shift: float, develop_cut: float) -> "Judge":
         """The same judge, stricter or more lenient (a tutor's recalibration): thresholds moved, nothing relearned."""
@@ -348,24 +361,50 @@ LIST_FACTORS = 3  # a sentence naming this many factors lists them
 
 
 def apply_rule_gates(reading, point: np.ndarray, detail: np.ndarray, gates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sentences that earn nothing whatever the classifiers say: repeated or pasted ones always; with the gates on,
-    those that state nothing (headings, term lists), those that list three or more factors, those whose words only
-    name factors and signpost ("Another factor was the General Secretary role."), and glossary lines that only say
-    what a term is ("An alliance is an agreement between groups to work together.")."""
-    withheld = reading.withheld.copy()
+    """One essay's probabilities with the sentences `withheld_by_gates` set to 0."""
+    return _zeroed(point, detail, withheld_by_gates([reading], gates))
+
+
+def withheld_by_gates(readings: list, gates: np.ndarray) -> np.ndarray:
+    """Per sentence of the readings (in order), whether it earns nothing whatever the classifiers say: repeated or
+    pasted ones always; with the gates on, those that state nothing (headings, term lists), those that list three or
+    more factors, those whose words only name factors and signpost ("Another factor was the General Secretary
+    role."), and glossary lines that only say what a term is ("An alliance is an agreement between groups to work
+    together.")."""
+    if not readings:
+        return np.zeros(0, dtype=bool)
+    stack = lambda name: np.concatenate([getattr(r, name) for r in readings])  # noqa: E731
+    withheld = stack("withheld").astype(bool)
     if gates[0]:
-        withheld |= ~reading.statement
+        withheld |= ~stack("statement")
     if gates[1]:
-        withheld |= reading.named.sum(axis=1) >= LIST_FACTORS
+        withheld |= stack("named").sum(axis=1) >= LIST_FACTORS
     if gates[2]:
-        withheld |= reading.substance == 0
+        withheld |= stack("substance") == 0
     if gates[3]:
-        withheld |= reading.bare_definition
+        withheld |= stack("bare_definition")
+    return withheld
+
+
+def _zeroed(point: np.ndarray, detail: np.ndarray, withheld: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not withheld.any():
         return point, detail
     point, detail = point.copy(), detail.copy()
     point[withheld], detail[withheld] = 0.0, 0.0
     return point, detail
+
+
+def _segment_any(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Essay x column: whether any of the essay's rows of `flags` is set (rows in essay order, `counts[i]` for essay i)."""
+    out = np.zeros((len(counts), flags.shape[1]), dtype=bool)
+    filled = counts > 0
+    if filled.any():
+        out[filled] = np.logical_or.reduceat(flags, _segment_starts(counts)[filled], axis=0)
+    return out
+
+
+def _segment_starts(counts: np.ndarray) -> np.ndarray:
+    return np.cumsum(counts) - counts
 
 
 def dense_features(readings: list) -> list[np.ndarray]:
@@ -444,29 +483,66 @@ def own_develop_features(reading, point: np.ndarray, detail: np.ndarray) -> np.n
 
 def develop_features_of(point: np.ndarray, detail: np.ndarray) -> np.ndarray:
     """Factor x DEVELOP_FEATURES from one essay's sentence x factor probabilities."""
-    n, n_factors = point.shape
-    if n == 0:
-        return np.zeros((n_factors, len(DEVELOP_FEATURES)))
-    ordered = np.sort(point, axis=0)
-    second = ordered[-2] if n > 1 else np.zeros(n_factors)
+    return develop_features_many(point, detail, np.array([len(point)]))[0]
+
+
+def develop_features_many(point: np.ndarray, detail: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Essay x factor x DEVELOP_FEATURES from sentence x factor probabilities (essays in order, `counts[i]` rows for
+    essay i), for a batch at once; all 0 for an essay without a row."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n_factors = point.shape[1]
+    features = np.zeros((len(counts), n_factors, len(DEVELOP_FEATURES)))
+    filled = counts > 0
+    if not filled.any():
+        return features
+    starts, sizes = _segment_starts(counts)[filled], counts[filled]
+    slot = np.repeat(np.arange(len(sizes)), sizes)  # each row's essay among the filled ones
+    best = np.maximum.reduceat(point, starts, axis=0)
+    # The first row holding each essay's best point (what np.argmax picks): the runner-up is the best of the others,
+    # and detail there is the point's own sentence, not development elsewhere.
+    rows = np.arange(len(point))[:, np.newaxis]
+    best_row = np.minimum.reduceat(np.where(point == best[slot], rows, len(point)), starts, axis=0)
+    columns = np.arange(n_factors)[np.newaxis, :]
+    others = point.copy()
+    others[best_row, columns] = -np.inf
+    second = np.where(sizes[:, np.newaxis] > 1, np.maximum.reduceat(others, starts, axis=0), 0.0)
     elsewhere = detail.copy()
-    elsewhere[np.argmax(point, axis=0), np.arange(n_factors)] = 0.0  # detail in a sentence other than the best point
+    elsewhere[best_row, columns] = 0.0
     # The chance that at least one sentence supports the point, as if sentences were independent: several middling
     # detail sentences (a real paragraph of explanation) count for more than the best one alone.
-    log_no_detail = np.sum(np.log1p(-np.clip(detail, 0.0, MAX_DETAIL)), axis=0)
+    log_no_detail = np.add.reduceat(np.log1p(-np.clip(detail, 0.0, MAX_DETAIL)), starts, axis=0)
     any_detail_log_odds = np.clip(np.log(-np.expm1(log_no_detail) + 1e-9) - log_no_detail, -MAX_LOG_ODDS, MAX_LOG_ODDS)
-    return np.column_stack([ordered[-1], second, np.minimum(point.sum(axis=0), 4.0), detail.max(axis=0),
-                            np.minimum(detail.sum(axis=0), 4.0), elsewhere.max(axis=0) if n > 1 else np.zeros(n_factors),
-                            np.full(n_factors, np.log1p(n)), any_detail_log_odds])
+    features[filled] = np.stack([best, second, np.minimum(np.add.reduceat(point, starts, axis=0), 4.0),
+                                 np.maximum.reduceat(detail, starts, axis=0),
+                                 np.minimum(np.add.reduceat(detail, starts, axis=0), 4.0),
+                                 np.maximum.reduceat(elsewhere, starts, axis=0),
+                                 np.broadcast_to(np.log1p(sizes)[:, np.newaxis], best.shape), any_detail_log_odds], axis=2)
+    return features
 
 
 def off_question_features(reading, point: np.ndarray, word_score: float = 0.0) -> np.ndarray:
-    if point.size == 0:
-        return np.zeros(len(OFF_QUESTION_FEATURES))
-    best = point.max(axis=0)
-    nearest_point = reading.unmasked_scores.max(axis=1)
-    return np.array([best.max(), best.sum(), float(reading.off_topic.mean()), float(np.mean(reading.off_topic > nearest_point)),
-                     float(reading.similarity.max(axis=1).mean()), np.log1p(len(reading.words.words)), word_score])
+    return off_question_features_many([reading], point, [word_score])[0]
+
+
+def off_question_features_many(readings: list, point: np.ndarray, word_scores) -> np.ndarray:
+    """Essay x OFF_QUESTION_FEATURES for the readings, whose sentences are `point`'s rows in order (all 0 for an
+    essay without a sentence)."""
+    counts = np.array([len(r.sentences) for r in readings], dtype=np.int64)
+    features = np.zeros((len(readings), len(OFF_QUESTION_FEATURES)))
+    filled = counts > 0
+    if not filled.any():
+        return features
+    starts, sizes = _segment_starts(counts)[filled], counts[filled]
+    kept = [r for r, f in zip(readings, filled) if f]
+    stack = lambda name: np.concatenate([getattr(r, name) for r in kept])  # noqa: E731
+    off_topic = stack("off_topic")
+    best = np.maximum.reduceat(point, starts, axis=0)
+    nearer_off_topic = off_topic > stack("unmasked_scores").max(axis=1)
+    mean = lambda values: np.add.reduceat(values, starts) / sizes  # noqa: E731
+    features[filled] = np.column_stack([best.max(axis=1), best.sum(axis=1), mean(off_topic.astype(np.float64)),
+                                        mean(nearer_off_topic.astype(np.float64)), mean(stack("similarity").max(axis=1).astype(np.float64)),
+                                        np.log1p([len(r.words.words) for r in kept]), np.asarray(word_scores, dtype=float)[filled]])
+    return features
 
 
 def _own_word_flags(reading) -> list[bool]:

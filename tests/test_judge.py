@@ -279,6 +279,36 @@ def test_several_supporting_sentences_count_for_more_than_the_best_of_them_and_n
     assert np.isfinite(certain)
 
 
+def test_development_is_read_per_essay_in_a_batch_and_a_tied_best_point_is_its_own_runner_up():
+    from models.judge import DEVELOP_FEATURES, develop_features_many, develop_features_of
+
+    tied = (np.array([[0.7, 0.1], [0.7, 0.3]]), np.array([[0.9, 0.5], [0.4, 0.2]]))
+    single = (np.array([[0.6, 0.2]]), np.array([[0.5, 0.8]]))
+    batch = develop_features_many(np.vstack([tied[0], single[0]]), np.vstack([tied[1], single[1]]), np.array([2, 0, 1]))
+    assert np.array_equal(batch[0], develop_features_of(*tied)) and np.array_equal(batch[2], develop_features_of(*single))
+    assert not batch[1].any()  # an essay with no sentence of its own
+    column = {name: i for i, name in enumerate(DEVELOP_FEATURES)}
+    assert batch[0, 0, column["second_point"]] == 0.7  # two sentences make the point equally well
+    assert batch[0, 1, column["second_point"]] == 0.1 and batch[0, 1, column["detail_elsewhere"]] == 0.5
+    assert batch[0, 0, column["detail_elsewhere"]] == 0.4  # detail beside the first of them is elsewhere
+    assert batch[2, :, column["second_point"]].tolist() == [0.0, 0.0]  # one sentence has no runner-up
+    assert batch[2, :, column["detail_elsewhere"]].tolist() == [0.0, 0.0]
+
+
+def test_an_essay_is_judged_the_same_alone_and_in_a_batch_beside_others(model):
+    texts = [ANALYTICAL, "", "Stalin was lucky. " * 3, "The Five-Year Plans industrialised the USSR in the 1930s. "
+             "Collectivisation brought famine to Ukraine.", ANALYTICAL.replace("General Secretary", "general secretary")]
+    readings = model.read_essays(texts)
+    together = model.judge.judge_many(readings)
+    for reading, in_batch in zip(readings, together):
+        (alone,) = model.judge.judge_many([reading])
+        assert (alone.levels, alone.mark, alone.answers_another_question) == (in_batch.levels, in_batch.mark, in_batch.answers_another_question)
+        for name in ("point", "detail", "develop", "credited", "wording", "mark_parts"):
+            a, b = getattr(alone, name), getattr(in_batch, name)
+            assert (a is None and b is None) or np.array_equal(a, b), name
+        assert alone.off_question == in_batch.off_question
+
+
 def test_the_development_cut_judges_as_many_points_developed_as_the_markers_did():
     from models.training import DEVELOP_CUTS, _develop_cut
 
