@@ -4,6 +4,7 @@ No scoring happens here: the engine returns reports, and these functions only tu
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,6 +41,18 @@ def markdown_text(text: str) -> str:
 def quote_markdown(text: str) -> str:
     """Text shown as a Markdown quote: one line, escaped so it shows as written."""
     return markdown_text(" ".join(str(text).split()))
+
+
+# A browser sends an uploaded file's name with three characters escaped (the HTML standard's multipart/form-data
+# encoding): " as %22, CR as %0D and LF as %0A. Streamlit hands the name on as sent.
+_FORM_DATA_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+_FORM_DATA_ESCAPE = re.compile("|".join(_FORM_DATA_ESCAPES))
+
+
+def uploaded_name(sent: str) -> str:
+    """The name the user gave the file they uploaded (`UploadedFile.name`), not its form-data escape:
+    'sam "the man".txt' is shown and exported as that, not as 'sam %22the man%22.txt'."""
+    return _FORM_DATA_ESCAPE.sub(lambda escape: _FORM_DATA_ESCAPES[escape.group()], sent)
 
 
 def plural(n: int, word: str) -> str:

@@ -257,3 +257,13 @@ def test_reference_excerpts_are_labelled_by_the_reference_essays_title(model):
     shown = all_markdown(at)
     assert "reference essay ref" not in shown
     assert any(f"*— {widgets.markdown_text(e.title)}*" in shown for e in model.corpus.essays)
+
+
+def test_an_uploaded_file_keeps_the_name_its_owner_gave_it_not_the_browser_s_escape_of_it():
+    # Browsers send " as %22 and line breaks as %0D / %0A in an upload's name (the HTML standard's form-data encoding).
+    assert widgets.uploaded_name('sam %22the man%22 jones.txt') == 'sam "the man" jones.txt'
+    assert widgets.uploaded_name("=HYPERLINK(%22x%22).txt") == '=HYPERLINK("x").txt'
+    assert widgets.uploaded_name("a%0Ab.txt") == "a\nb.txt"  # then shown as "a?b.txt", like any control character
+    (essay,) = read_essay_bytes(widgets.uploaded_name("a%0Ab.txt"), b"Stalin was General Secretary.")
+    assert essay.source == "a?b.txt"
+    assert widgets.uploaded_name("100%25 sure.txt") == "100%25 sure.txt"  # no other escape is the browser's

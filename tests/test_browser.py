@@ -151,7 +151,7 @@ def test_hostile_essay_shows_markup_as_text_and_runs_nothing(app_url, page):
 
 
 def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, page, tmp_path):
-    alice, bob = tmp_path / "alice.txt", tmp_path / "bob.txt"
+    alice, bob = tmp_path / 'alice "al".txt', tmp_path / "bob.txt"  # the browser sends the quotes as %22
     alice.write_text(_essay("d02.txt"), encoding="utf-8")
     bob.write_text(_essay("d03.txt"), encoding="utf-8")
     page.goto(app_url)  # as a tutor arrives: the front page, then the sidebar
@@ -163,7 +163,7 @@ def test_tutor_marks_two_files_and_sees_both_then_the_coverage_report(app_url, p
 
     expect(page.get_by_text("Results: 2 marked")).to_be_visible()
     table = page.locator('[data-testid="stDataFrame"]').first
-    expect(table).to_contain_text("alice.txt")
+    expect(table).to_contain_text('alice "al".txt')
     expect(table).to_contain_text("bob.txt")
     expect(page.locator(".rb-essay")).to_be_visible()  # the first student's feedback opens below
     _screenshot(page, "batch.png")

@@ -49,7 +49,8 @@ uploads = st.file_uploader(
 name = st.text_input("Session name", value=f"Batch {datetime.now():%Y-%m-%d %H:%M}", key="session_name",
                      help="The batch is saved under this name, so you can reopen it and your corrections later.")
 if st.button("Mark essays", type="primary", icon=":material/task_alt:", disabled=not uploads):
-    inputs = list(unique_sources(item for upload in uploads for item in read_essay_bytes(upload.name, upload.getvalue())))
+    inputs = list(unique_sources(item for upload in uploads
+                                 for item in read_essay_bytes(widgets.uploaded_name(upload.name), upload.getvalue())))
     bar = st.progress(0.0, text=f"Marking {widgets.plural(len(inputs), 'essay')}…")
     done = [0]  # a list, so the callback can add to it
 
@@ -139,7 +140,7 @@ if session:
         edited = st.file_uploader("Edited table (.csv or .xlsx)", type=["csv", "xlsx"], key="import_file")
         if st.button("Import changes", icon=":material/upload_file:", disabled=edited is None):
             try:
-                done = import_review(store, session.name, edited.name, edited.getvalue(), rubric)
+                done = import_review(store, session.name, widgets.uploaded_name(edited.name), edited.getvalue(), rubric)
             except RubricateError as exc:
                 st.error(widgets.markdown_text(str(exc)), icon=":material/error:")
             else:

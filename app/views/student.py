@@ -38,7 +38,7 @@ keep = st.checkbox(
 
 if st.button("Get feedback", type="primary", icon=":material/search:"):
     if upload is not None:
-        essays = read_essay_bytes(upload.name, upload.getvalue())
+        essays = read_essay_bytes(widgets.uploaded_name(upload.name), upload.getvalue())
     else:
         essays = [essay_from_text(pasted)]
     essay = essays[0] if essays else None
