@@ -371,19 +371,23 @@ def withheld_by_gates(readings: list, gates: np.ndarray) -> np.ndarray:
     more factors, those whose words only name factors and signpost ("Another factor was the General Secretary
     role."), and glossary lines that only say what a term is ("An alliance is an agreement between groups to work
     together.")."""
-    if not readings:
+    if not any(len(r.sentences) for r in readings):
         return np.zeros(0, dtype=bool)
-    stack = lambda name: np.concatenate([getattr(r, name) for r in readings])  # noqa: E731
-    withheld = stack("withheld").astype(bool)
+    withheld = _stacked(readings, "withheld").astype(bool)
     if gates[0]:
-        withheld |= ~stack("statement")
+        withheld |= ~_stacked(readings, "statement")
     if gates[1]:
-        withheld |= stack("named").sum(axis=1) >= LIST_FACTORS
+        withheld |= _stacked(readings, "named").sum(axis=1) >= LIST_FACTORS
     if gates[2]:
-        withheld |= stack("substance") == 0
+        withheld |= _stacked(readings, "substance") == 0
     if gates[3]:
-        withheld |= stack("bare_definition")
+        withheld |= _stacked(readings, "bare_definition")
     return withheld
+
+
+def _stacked(readings: list, name: str) -> np.ndarray:
+    """The readings' per-sentence arrays `name`, end to end, for a batch (an essay without a sentence adds nothing)."""
+    return np.concatenate([getattr(r, name) for r in readings if len(r.sentences)])
 
 
 def _zeroed(point: np.ndarray, detail: np.ndarray, withheld: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +418,7 @@ def dense_features(readings: list) -> list[np.ndarray]:
     n = sum(counts)
     if n == 0:
         return [np.zeros((0, len(SENTENCE_FEATURES)), dtype=np.float32) for _ in range(n_factors)]
-    stack = lambda name: np.concatenate([getattr(r, name) for r in readings if len(r.sentences)])  # noqa: E731
+    stack = lambda name: _stacked(readings, name)  # noqa: E731
     scores, similarity, named, referred = stack("unmasked_scores"), stack("similarity"), stack("named"), stack("referred")
     off_topic, statement, copied, repeated = stack("off_topic"), stack("statement"), stack("copied"), stack("repeated")
     # Where in its essay a sentence stands (0 first, 1 last); a one-sentence answer is neither an opening nor a
@@ -533,15 +537,13 @@ def off_question_features_many(readings: list, point: np.ndarray, word_scores) -
     if not filled.any():
         return features
     starts, sizes = _segment_starts(counts)[filled], counts[filled]
-    kept = [r for r, f in zip(readings, filled) if f]
-    stack = lambda name: np.concatenate([getattr(r, name) for r in kept])  # noqa: E731
-    off_topic = stack("off_topic")
+    off_topic = _stacked(readings, "off_topic")
     best = np.maximum.reduceat(point, starts, axis=0)
-    nearer_off_topic = off_topic > stack("unmasked_scores").max(axis=1)
+    nearer_off_topic = off_topic > _stacked(readings, "unmasked_scores").max(axis=1)
     mean = lambda values: np.add.reduceat(values, starts) / sizes  # noqa: E731
     features[filled] = np.column_stack([best.max(axis=1), best.sum(axis=1), mean(off_topic.astype(np.float64)),
-                                        mean(nearer_off_topic.astype(np.float64)), mean(stack("similarity").max(axis=1).astype(np.float64)),
-                                        np.log1p([len(r.words.words) for r in kept]), np.asarray(word_scores, dtype=float)[filled]])
+                                        mean(nearer_off_topic.astype(np.float64)), mean(_stacked(readings, "similarity").max(axis=1).astype(np.float64)),
+                                        np.log1p([len(r.words.words) for r in readings if len(r.sentences)]), np.asarray(word_scores, dtype=float)[filled]])
     return features
 
 
