@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.engine import load_model  # noqa: E402
 from models.evaluate import DATA, DEFAULT_TRAINING, agreement, load_labelled_set, load_labelled_sets  # noqa: E402
-from models.probe import load_probes  # noqa: E402
+from models.probe import load_probes, run_probe  # noqa: E402
 from models.training import fit_judge  # noqa: E402
 
 SCORED = ("realsample", "blind31", "blind33", "train_v")  # realsample, and sets no shipped judge was trained on
@@ -48,12 +48,10 @@ def main() -> int:
         print(f"{name:11s} F1 {a.macro['f1']:.3f} (P {a.macro['precision']:.2f}, R {a.macro['recall']:.2f}), "
               f"kappa {a.macro['kappa']:.3f}, mark r {a.mark_r:.3f}")
     texts = random.Random(0).sample([e.text for e in load_labelled_sets(DEFAULT_TRAINING, factor_ids)], PROBE_SAMPLE)
-    before = model.score_many(texts)
     for factor, probes in load_probes(model.rubric.id).items():
-        zero = [text for text, report in zip(texts, before) if report.factor(factor).level == 0]
-        lifted = [sum(r.factor(factor).level >= 1 for r in model.score_many([t.rstrip() + "\n\n" + s for t in zero]))
-                  for s in probes["makes_point"]]
-        print(f"probe {factor}: each point sentence lifts it in {lifted} of {len(zero)} essays")
+        # The probe itself, one sentence at a time: which of a factor's sentences the judge does not hear.
+        lifts = [run_probe(model, texts, {factor: {"makes_point": [sentence]}}).responsive[factor] for sentence in probes["makes_point"]]
+        print(f"probe {factor}: each point sentence lifts it in {[lifted for lifted, _ in lifts]} of {lifts[0][1]} essays")
     return 0
 
 
