@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from models.errors import RubricateError
-from models.report import Report, mark_band_advice, mark_trace_lines
+from models.report import Report, improvement_advice, mark_band_advice, mark_trace_lines
 
 
 def _model(args):
@@ -39,7 +39,7 @@ def render_text(report: Report, source: str = "") -> str:
         for evidence in factor.evidence:
             lines.append(f"    \u201c{evidence.text}\u201d  [chars {evidence.start}-{evidence.end}]")
         if factor.suggestion:
-            lines.append(f"    To improve: {factor.suggestion.guidance}")
+            lines.append(f"    To improve: {improvement_advice(factor)}")
             for excerpt in factor.suggestion.excerpts:
                 lines.append(f"      e.g. ({excerpt.source}) {excerpt.text}")
         lines.append("")

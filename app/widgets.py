@@ -14,7 +14,7 @@ from models.engine import CoverageModel
 from models.exports import report_file_name
 from models.feedback_html import ESSAY_CSS, highlighted_essay_html, legend_html, render_feedback_html
 from models.reader import EssayInput
-from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_band_advice, mark_trace_lines
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, improvement_advice, mark_band_advice, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 from models.sessions import calibration_in_words
@@ -111,7 +111,7 @@ def render_feedback(report: Report, essay: str, rubric: Rubric, student: str | N
         st.success("Every factor is developed. Well done.")
     for factor in to_improve:
         with st.expander(f"{factor.name} — {LEVEL_NAMES[factor.level]}", expanded=True):
-            st.markdown(factor.suggestion.guidance)
+            st.markdown(improvement_advice(factor))
             for excerpt in factor.suggestion.excerpts:
                 source = titles.get(excerpt.source, f"reference essay {excerpt.source}")
                 st.markdown(f"> {quote_markdown(excerpt.text)}\n\n*— {markdown_text(source)}*")

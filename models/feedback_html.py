@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, mark_band_advice, mark_trace_lines
+from models.report import LEVEL_NAMES, MARK_TRACE_EXPLAINED, WORDING_EXPLAINED, Report, improvement_advice, mark_band_advice, mark_trace_lines
 from models.review import TutorReview
 from models.rubric import Rubric
 
@@ -135,7 +135,7 @@ def render_feedback_html(report: Report, essay_text: str, rubric: Rubric, studen
             f'<blockquote>{escape(x.text)}<div class="rb-source">— {escape(titles.get(x.source, "reference essay " + x.source))}</div></blockquote>'
             for x in f.suggestion.excerpts
         )
-        suggestions.append(f"<h3>{escape(f.name)} ({escape(LEVEL_NAMES[f.level])})</h3><p>{escape(f.suggestion.guidance)}</p>{quotes}")
+        suggestions.append(f"<h3>{escape(f.name)} ({escape(LEVEL_NAMES[f.level])})</h3><p>{escape(improvement_advice(f))}</p>{quotes}")
     tutor_marked = review is not None and review.tutor_mark is not None
     suggestions_html = (f'<p class="rb-band">{escape(mark_band_advice(report.mark_20, estimated=not tutor_marked))}</p>'
                         + ("".join(suggestions) or "<p>Every factor is developed. Well done.</p>"))

@@ -155,6 +155,19 @@ def mark_band_advice(mark: int, estimated: bool = True) -> str:
     return said + (f" To reach {above[0].low}-{above[0].high}, {above[0].asks}." if above else "")
 
 
+# A factor the essay mentions is a point already made: it is told how to develop it before what the factor covers,
+# so the advice does not read as if the point were missing (the codebook's "developed": explained or supported).
+DEVELOP_ADVICE = ("You make this point but do not develop it yet: explain how it answers the question, and support it "
+                  "with a specific example, a date, a consequence or how it worked.")
+
+
+def improvement_advice(factor: FactorResult) -> str:
+    """What a student is told to do about a factor below developed, wherever feedback is shown: the rubric's
+    guidance, led for a mentioned factor by how to develop a point already made."""
+    guidance = factor.suggestion.guidance if factor.suggestion else ""
+    return f"{DEVELOP_ADVICE} {guidance}".strip() if factor.level == 1 else guidance
+
+
 # What a student is told the wording effects are, wherever they are shown.
 WORDING_EXPLAINED = ("Besides the factors, the estimate reads how the essay is worded, as learned from essays examiners marked: "
                      "explaining and weighing raise it, narrative and other topics lower it. Against an average essay:")

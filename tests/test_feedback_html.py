@@ -168,3 +168,21 @@ def test_the_report_gives_the_band_of_the_mark_it_shows_the_tutors_when_there_is
     review = TutorReview({f.id: f.level for f in report.factors}, report.mark_20, {}, 16)
     tutor_text = "".join(parse(render_feedback_html(replace(report, mark_20=16), essay, model.rubric, review=review)).text)
     assert "The mark, 16 / 20, is in the band 13-16" in tutor_text and "The mark estimate" not in tutor_text
+
+
+def test_a_mentioned_factor_is_told_how_to_develop_its_point_and_an_absent_one_what_the_point_is():
+    from dataclasses import replace
+
+    from models.report import DEVELOP_ADVICE, improvement_advice
+
+    model = load_model()
+    essay = "Stalin was General Secretary, so he appointed his supporters to party posts and they voted for him at congresses."
+    report = model.score(essay)
+    absent = [f for f in report.factors if f.level == 0]
+    assert len(absent) >= 2
+    mentioned = replace(absent[0], level=1)  # as a tutor or another essay would have it
+    report = replace(report, factors=tuple(mentioned if f.id == mentioned.id else f for f in report.factors))
+    assert improvement_advice(mentioned) == f"{DEVELOP_ADVICE} {mentioned.suggestion.guidance}"
+    assert all(improvement_advice(f) == f.suggestion.guidance for f in absent[1:])
+    text = "".join(parse(render_feedback_html(report, essay, model.rubric)).text)
+    assert text.count(DEVELOP_ADVICE) == sum(f.level == 1 for f in report.factors) and improvement_advice(mentioned) in text

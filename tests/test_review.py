@@ -88,3 +88,13 @@ def test_coverage_counts_and_marks_are_the_tutors(store, model):
     t = model.rubric.factor_ids.index("testament")
     assert after.developed[t] == before.developed[t] + 1
     assert after.marks[0] == 16 and before.marks[0] == Report.from_dict(rows[0]).mark_20 != 16
+
+
+def test_a_factor_the_tutor_lowers_to_mentioned_is_told_to_develop_it_in_the_students_report(model):
+    from models.report import DEVELOP_ADVICE
+
+    tool = model.score(devset("d01.txt"))
+    developed = next(f for f in tool.factors if f.level == 2)
+    final = final_report(tool, model.rubric, {developed.id: 1}, None)
+    page = render_feedback_html(final, devset("d01.txt"), model.rubric)
+    assert f"{DEVELOP_ADVICE} {final.factor(developed.id).suggestion.guidance}".replace("'", "&#x27;") in page
