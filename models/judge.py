@@ -294,7 +294,9 @@ class Judge:
         development = develop_features_many(point[own], detail[own], np.bincount(owners[own], minlength=len(readings)))
         develop = _sigmoid(np.sum(development * self.develop_weights, axis=2) + self.develop_bias)  # essay x factor
         trained = bool(np.any(self.off_question_weights))
-        off_question = _sigmoid(off_question_features_many(readings, point, word_scores) @ self.off_question_weights
+        # Row by row (not a matrix product, whose sums BLAS orders by the batch's size): an essay's call is the same
+        # alone and in a batch to the last bit.
+        off_question = _sigmoid(np.sum(off_question_features_many(readings, point, word_scores) * self.off_question_weights, axis=1)
                                 + self.off_question_bias) if trained else np.zeros(len(readings))
         another_question = trained & (off_question >= self.off_question_cut)
         margin = np.where(another_question, self.off_question_margin, 0.0)[owners]
@@ -421,11 +423,11 @@ def dense_features(readings: list) -> list[np.ndarray]:
     stack = lambda name: _stacked(readings, name)  # noqa: E731
     scores, similarity, named, referred = stack("unmasked_scores"), stack("similarity"), stack("named"), stack("referred")
     off_topic, statement, copied, repeated = stack("off_topic"), stack("statement"), stack("copied"), stack("repeated")
-    # Where in its essay a sentence stands (0 first, 1 last); a one-sentence answer is neither an opening nor a
-    # conclusion, so it stands in the middle.
-    position = np.concatenate([np.arange(c) / (c - 1) if c > 1 else np.full(c, 0.5) for c in counts if c])
-    # A sentence said again, or the rubric's wording pasted, is no neighbour (copied reference text has its own feature).
-    before, after = _own_neighbours(stack("repeated") | stack("borrowed"), counts)
+    # A sentence said again, or the rubric's wording pasted, is no neighbour (copied reference text has its own feature),
+    # and the essay is read as if it were not there: one good sentence said ten times reads as that sentence alone.
+    skipped = stack("repeated") | stack("borrowed")
+    position = _own_position(skipped, counts)
+    before, after = _own_neighbours(skipped, counts)
     previous = lambda a: np.where(before[:, None] >= 0, a[before], 0.0)  # noqa: E731
     following = lambda a: np.where(after[:, None] >= 0, a[after], 0.0)  # noqa: E731
     ordered = np.sort(scores, axis=1)
@@ -436,7 +438,7 @@ def dense_features(readings: list) -> list[np.ndarray]:
     note_shaped, dated = stack("note_shaped").astype(np.float32), stack("dated").astype(np.float32)
     # A line among notes is a note whatever its own shape (and one among dated events, an event): the share of the
     # essay's *other* lines of that shape, so a one-line answer is judged by what it says.
-    note_share, dated_share = _share_of_others(note_shaped, counts), _share_of_others(dated, counts)
+    note_share, dated_share = _share_of_others(note_shaped, ~skipped, counts), _share_of_others(dated, ~skipped, counts)
     shared = [off_topic, statement.astype(np.float32), named.sum(axis=1), copied.astype(np.float32), log_words]
     previous_named = previous(named)
     about = np.maximum(np.maximum(named, referred), previous_named * 0.5)
@@ -468,11 +470,25 @@ def _own_neighbours(skipped: np.ndarray, counts: list[int]) -> tuple[np.ndarray,
     return before, after
 
 
-def _share_of_others(flags: np.ndarray, counts: list[int]) -> np.ndarray:
-    """Per sentence: the share of the other sentences of its essay that are flagged (0 for a one-sentence essay)."""
-    sizes = np.repeat(counts, counts).astype(np.float32)
-    totals = np.repeat([float(part.sum()) for part in np.split(flags, np.cumsum(counts)[:-1])], counts)
-    return np.where(sizes > 1, (totals - flags) / np.maximum(sizes - 1, 1), 0.0).astype(np.float32)
+def _own_position(skipped: np.ndarray, counts: list[int]) -> np.ndarray:
+    """Where each sentence stands among its essay's sentences that are not `skipped` (0 first, 1 last; a skipped one
+    where the last before it stands). An answer of one such sentence is neither an opening nor a conclusion, so it
+    stands in the middle."""
+    own = (~np.asarray(skipped, dtype=bool)).astype(np.float64)
+    positions = []
+    for part in np.split(own, np.cumsum(counts)[:-1]) if len(own) else []:
+        n_own, rank = part.sum(), np.maximum(np.cumsum(part) - 1, 0)
+        positions.append(rank / (n_own - 1) if n_own > 1 else np.full(len(part), 0.5))
+    return np.concatenate(positions) if positions else np.zeros(0)
+
+
+def _share_of_others(flags: np.ndarray, own: np.ndarray, counts: list[int]) -> np.ndarray:
+    """Per sentence: the share of the other `own` sentences of its essay that are flagged (0 where there is none)."""
+    flags, own = np.asarray(flags, dtype=np.float32), np.asarray(own, dtype=np.float32)
+    bounds = np.cumsum(counts)[:-1]
+    sizes = np.repeat([float(part.sum()) for part in np.split(own, bounds)], counts) - own
+    totals = np.repeat([float(part.sum()) for part in np.split(flags * own, bounds)], counts) - flags * own
+    return np.where(sizes > 0, totals / np.maximum(sizes, 1), 0.0).astype(np.float32)
 
 
 MAX_DETAIL = 0.999  # one sentence alone cannot make "some sentence supports it" certain

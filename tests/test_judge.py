@@ -161,6 +161,23 @@ def test_saying_one_good_sentence_ten_times_earns_what_saying_it_once_earns(mode
     assert ten_times.mark_20 <= once.mark_20
 
 
+def test_an_essay_is_read_as_if_its_repeated_sentences_were_not_there(model):
+    """Where a sentence stands, what is beside it and what the rest of the essay looks like are all read without the
+    sentences said again: saying one again can neither add to the essay nor take from it."""
+    import numpy as np
+
+    sentences = ["Stalin became General Secretary in 1922.", "The post let him appoint loyal supporters to party jobs.",
+                 "They voted for him at the congresses.", "Trotsky was arrogant and never built a faction of his own."]
+    once = " ".join(sentences)
+    repeated = " ".join(sentences[:2] + [sentences[1]] + sentences[2:] + [sentences[1], sentences[1]])
+    (alone,), (padded,) = model.read_essays([once]), model.read_essays([repeated])
+    (judged_alone,), (judged_padded,) = model.judge.judge_many([alone]), model.judge.judge_many([padded])
+    own = ~padded.repeated
+    assert own.sum() == len(sentences)
+    assert np.allclose(judged_padded.point[own], judged_alone.point) and np.allclose(judged_padded.develop, judged_alone.develop)
+    assert judged_padded.levels == judged_alone.levels
+
+
 ANALYTICAL = (
     "Stalin became leader mainly because of his post as General Secretary. It let him appoint and sack local party "
     "officials, and these officials then picked the delegates to the party congress, which meant he could count on their "
