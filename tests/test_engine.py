@@ -71,6 +71,19 @@ def test_an_essay_in_another_language_is_told_so(model):
     assert "does not seem to be in English" in warnings
 
 
+MARKUP_WARNING = "Much of this text is HTML, code or markdown markup rather than sentences"
+
+
+def test_text_that_is_mostly_markup_is_told_so_and_an_essay_with_a_link_is_not(model):
+    sentence = "Stalin used his post as General Secretary to appoint loyal supporters to party jobs."
+    pasted_page = "".join(f'<div class="essay-body"><span style="x">{w}</span></div>' for w in sentence.split())
+    links = " ".join(f"[{w}](https://example.org/notes/{w.lower()})" for w in sentence.split())
+    assert MARKUP_WARNING in " ".join(model.score(pasted_page).warnings)
+    assert MARKUP_WARNING in " ".join(model.score(links).warnings)
+    one_link = f"{sentence} He also kept files on members, as [Service](https://example.org) shows. " * 3
+    assert MARKUP_WARNING not in " ".join(model.score(one_link).warnings)
+
+
 def test_essay_on_the_purges_has_low_coverage_and_an_off_question_warning(model, essay):
     report = model.score(essay("purges_other_question"))
     assert report.overall < 30
