@@ -143,6 +143,15 @@ def test_everyday_words_are_never_corrected_into_rubric_words(model):
     assert model.speller_.correct("arrogent") == "arrogant"  # a real misspelling is still corrected
 
 
+def test_a_misspelling_is_one_edit_from_a_known_word_so_a_longer_run_of_letters_is_left_alone():
+    from models.spelling import Speller
+
+    speller = Speller(["triumvirate", "testament"])
+    assert speller.correct("triumverate") == "triumvirate" and speller.correct("testaments") == "testament"
+    assert speller.correct("triumvirates" + "x") == "triumvirates" + "x"  # two edits away
+    assert speller.correct("t" * 100_000) == "t" * 100_000
+
+
 def test_american_spelling_reads_as_the_british_words_of_the_rubric_and_corpus(model):
     american = "Stalin maneuvered his rivals, capitalized on the Lenin Enrollment and organized his defense with favor"
     british = "Stalin manoeuvred his rivals, capitalised on the Lenin Enrolment and organised his defence with favour"
