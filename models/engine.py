@@ -603,7 +603,10 @@ def _wording(reading: "EssayReading", judgement: Judgement | None) -> tuple[Word
     """The student's sentences whose wording raised the mark estimate most, then those that lowered it most."""
     if judgement is None or judgement.wording is None or not len(judgement.wording):
         return ()
-    effects = judgement.wording
+    # A title, heading or question (the question restated) says nothing a student could act on: the sentences shown are
+    # statements ("Why did Stalin become leader?" and a heading "His job" were shown as raising the estimate).
+    said = reading.statement & np.array([not s.text.rstrip(" \"'\u201d\u2019").endswith("?") for s in reading.sentences], dtype=bool)
+    effects = np.where(said, judgement.wording, 0.0)
     order = np.argsort(-effects, kind="stable")
     raised = [i for i in order[:WORDING_SHOWN] if effects[i] >= WORDING_AT_LEAST]
     lowered = [i for i in order[::-1][:WORDING_SHOWN] if effects[i] <= -WORDING_AT_LEAST]

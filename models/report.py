@@ -119,8 +119,14 @@ def mark_trace_lines(report: "Report") -> list[tuple[str, str]]:
     trace = report.mark_trace
     if trace is None:
         return []
-    return ([("An average essay", f"{trace.average:.1f}")] + [(p.name, f"{p.marks:+.1f}") for p in trace.parts]
+    return ([("An average essay", f"{trace.average:.1f}")] + [(p.name, _signed(p.marks)) for p in trace.parts]
             + [("The estimate", f"{trace.estimate:.2f}, shown as {report.mark_20} / 20")])
+
+
+def _signed(marks: float) -> str:
+    """"+0.3", "-0.3", and "0.0" for a move that rounds to nothing (not "-0.0", which reads as a loss)."""
+    shown = f"{marks:+.1f}"
+    return "0.0" if shown in ("+0.0", "-0.0") else shown
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,10 @@ MARK_BANDS = (
 def mark_band_advice(mark: int, estimated: bool = True) -> str:
     """The band a mark falls in and what the band above asks for: what a student can do about a number."""
     band = next(b for b in MARK_BANDS if b.low <= mark <= b.high)
-    said = f"{'The mark estimate' if estimated else 'The mark'}, {mark} / 20, is in the band {band.low}-{band.high}: {band.reads}."
+    # The band's description is quoted as the band's, not said of the essay: "or no weighing" read as a verdict on an
+    # essay that weighs throughout.
+    said = (f"{'The mark estimate' if estimated else 'The mark'}, {mark} / 20, is in the band {band.low}-{band.high}, "
+            f"described as \u201c{band.reads}\u201d.")
     above = [b for b in MARK_BANDS if b.low > band.high]
     return said + (f" To reach {above[0].low}-{above[0].high}, {above[0].asks}." if above else "")
 
@@ -161,11 +170,18 @@ DEVELOP_ADVICE = ("You make this point but do not develop it yet: explain how it
                   "with a specific example, a date, a consequence or how it worked.")
 
 
+RUBRIC_ADVICE_LEAD = "The rubric's advice for this factor in general:"
+
+
 def improvement_advice(factor: FactorResult) -> str:
     """What a student is told to do about a factor below developed, wherever feedback is shown: the rubric's
     guidance, led for a mentioned factor by how to develop a point already made."""
     guidance = factor.suggestion.guidance if factor.suggestion else ""
-    return f"{DEVELOP_ADVICE} {guidance}".strip() if factor.level == 1 else guidance
+    if factor.level != 1 or not guidance:
+        return DEVELOP_ADVICE if factor.level == 1 else guidance
+    # The rubric's guidance says what the factor covers, some of which the essay already has: it is quoted as general
+    # advice, so it does not read as a list of what the essay lacks.
+    return f"{DEVELOP_ADVICE} {RUBRIC_ADVICE_LEAD} \u201c{guidance}\u201d"
 
 
 # What a student is told the wording effects are, wherever they are shown.

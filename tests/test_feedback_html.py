@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from conftest import DEVSET
 from models.engine import load_model
 from models.feedback_html import factor_colour, highlighted_essay_html, legend_html, render_feedback_html
 from models.report import CopiedPassage, CopyCheck, Evidence, Excerpt, FactorResult, Report, Suggestion, mark_trace_lines
@@ -149,7 +150,7 @@ def test_every_mark_falls_in_one_of_the_codebooks_bands_and_is_told_what_the_nex
     for mark in range(21):
         assert sum(band.low <= mark <= band.high for band in MARK_BANDS) == 1
     advice = mark_band_advice(14)
-    assert advice.startswith("The mark estimate, 14 / 20, is in the band 13-16: analytical across a range of factors")
+    assert advice.startswith("The mark estimate, 14 / 20, is in the band 13-16, described as \u201canalytical across a range of factors")
     assert "To reach 17-20, sustain that judgement throughout" in advice
     assert "To reach" not in mark_band_advice(19) and mark_band_advice(0).startswith("The mark estimate, 0 / 20, is in the band 0-4")
 
@@ -173,7 +174,7 @@ def test_the_report_gives_the_band_of_the_mark_it_shows_the_tutors_when_there_is
 def test_a_mentioned_factor_is_told_how_to_develop_its_point_and_an_absent_one_what_the_point_is():
     from dataclasses import replace
 
-    from models.report import DEVELOP_ADVICE, improvement_advice
+    from models.report import DEVELOP_ADVICE, RUBRIC_ADVICE_LEAD, improvement_advice
 
     model = load_model()
     essay = "Stalin was General Secretary, so he appointed his supporters to party posts and they voted for him at congresses."
@@ -182,7 +183,26 @@ def test_a_mentioned_factor_is_told_how_to_develop_its_point_and_an_absent_one_w
     assert len(absent) >= 2
     mentioned = replace(absent[0], level=1)  # as a tutor or another essay would have it
     report = replace(report, factors=tuple(mentioned if f.id == mentioned.id else f for f in report.factors))
-    assert improvement_advice(mentioned) == f"{DEVELOP_ADVICE} {mentioned.suggestion.guidance}"
+    assert improvement_advice(mentioned) == f"{DEVELOP_ADVICE} {RUBRIC_ADVICE_LEAD} \u201c{mentioned.suggestion.guidance}\u201d"
     assert all(improvement_advice(f) == f.suggestion.guidance for f in absent[1:])
     text = "".join(parse(render_feedback_html(report, essay, model.rubric)).text)
     assert text.count(DEVELOP_ADVICE) == sum(f.level == 1 for f in report.factors) and improvement_advice(mentioned) in text
+
+
+def test_a_part_of_the_mark_that_rounds_to_nothing_is_shown_as_nothing_not_as_a_loss():
+    from dataclasses import replace
+
+    from models.report import MarkPart, mark_trace_lines
+
+    model = load_model()
+    report = model.score("Stalin was General Secretary, so he appointed his supporters to party posts and they voted for him at congresses.")
+    trace = replace(report.mark_trace, parts=(MarkPart("length", -0.04), MarkPart("weighing", 0.03), MarkPart("wording", -0.26)))
+    shown = dict(mark_trace_lines(replace(report, mark_trace=trace)))
+    assert [shown[p.name] for p in trace.parts] == ["0.0", "0.0", "-0.3"]
+
+
+def test_the_wording_quoted_as_moving_the_mark_is_the_students_statements_not_headings_or_the_question():
+    model = load_model()
+    essay = (DEVSET / "essays" / "d17.txt").read_text(encoding="utf-8")  # a plan: "Reasons: 1. Luck 2. Alliances 3. His job", then sections
+    quoted = [effect.text for effect in model.score(essay).wording]
+    assert quoted and "His job" not in quoted and not any(text.rstrip().endswith("?") for text in quoted)
