@@ -177,11 +177,11 @@ def improvement_advice(factor: FactorResult) -> str:
     """What a student is told to do about a factor below developed, wherever feedback is shown: the rubric's
     guidance, led for a mentioned factor by how to develop a point already made."""
     guidance = factor.suggestion.guidance if factor.suggestion else ""
-    if factor.level != 1 or not guidance:
-        return DEVELOP_ADVICE if factor.level == 1 else guidance
+    if factor.level != 1:
+        return guidance
     # The rubric's guidance says what the factor covers, some of which the essay already has: it is quoted as general
     # advice, so it does not read as a list of what the essay lacks.
-    return f"{DEVELOP_ADVICE} {RUBRIC_ADVICE_LEAD} \u201c{guidance}\u201d"
+    return f"{DEVELOP_ADVICE} {RUBRIC_ADVICE_LEAD} \u201c{guidance}\u201d" if guidance else DEVELOP_ADVICE
 
 
 # What a student is told the wording effects are, wherever they are shown.
