@@ -475,19 +475,19 @@ def _own_position(skipped: np.ndarray, counts: list[int]) -> np.ndarray:
     where the last before it stands). An answer of one such sentence is neither an opening nor a conclusion, so it
     stands in the middle."""
     own = (~np.asarray(skipped, dtype=bool)).astype(np.float64)
-    positions = []
-    for part in np.split(own, np.cumsum(counts)[:-1]) if len(own) else []:
-        n_own, rank = part.sum(), np.maximum(np.cumsum(part) - 1, 0)
-        positions.append(rank / (n_own - 1) if n_own > 1 else np.full(len(part), 0.5))
-    return np.concatenate(positions) if positions else np.zeros(0)
+    owners = _sentence_owners(counts)
+    own_counts = np.bincount(owners, weights=own, minlength=len(counts))
+    own_before_essay = (np.cumsum(own_counts) - own_counts)[owners]
+    rank, n_own = np.maximum(np.cumsum(own) - own_before_essay - 1, 0), own_counts[owners]
+    return np.where(n_own > 1, rank / np.maximum(n_own - 1, 1), 0.5)
 
 
 def _share_of_others(flags: np.ndarray, own: np.ndarray, counts: list[int]) -> np.ndarray:
     """Per sentence: the share of the other `own` sentences of its essay that are flagged (0 where there is none)."""
-    flags, own = np.asarray(flags, dtype=np.float32), np.asarray(own, dtype=np.float32)
-    bounds = np.cumsum(counts)[:-1]
-    sizes = np.repeat([float(part.sum()) for part in np.split(own, bounds)], counts) - own
-    totals = np.repeat([float(part.sum()) for part in np.split(flags * own, bounds)], counts) - flags * own
+    flags, own = np.asarray(flags, dtype=np.float64), np.asarray(own, dtype=np.float64)
+    owners = _sentence_owners(counts)
+    sizes = np.bincount(owners, weights=own, minlength=len(counts))[owners] - own
+    totals = np.bincount(owners, weights=flags * own, minlength=len(counts))[owners] - flags * own
     return np.where(sizes > 0, totals / np.maximum(sizes, 1), 0.0).astype(np.float32)
 
 
