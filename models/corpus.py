@@ -165,11 +165,27 @@ def clean_reference_text(raw: str) -> str:
 
 
 def split_title(cleaned: str) -> tuple[str | None, str]:
-    """(heading, body) of cleaned text; the first paragraph is a heading when short and not ending like a sentence."""
+    """(heading, body) of cleaned text; the first paragraph is a heading when short and not ending like a sentence.
+
+    A page's title is often followed by the essay's own heading, the question it answers ("Why did Stalin rather than
+    Trotsky emerge as the leader of the USSR in 1929..."): that is left out of the body too, or a student who writes
+    the question out as a title is told the title repeats a reference essay word for word."""
     first, _, rest = cleaned.partition("\n\n")
     if rest and len(first.split()) <= 20 and not first.endswith((".", ":", ";", ",")):
-        return first, rest
+        return first, _without_question_heading(rest)
     return None, cleaned
+
+
+QUESTION_HEADING = re.compile(r"(?:why|how|what|to what extent)\b[^.?!]*(?:\?|\.+)?", re.I)
+QUESTION_HEADING_WORDS = 30
+
+
+def _without_question_heading(body: str) -> str:
+    """`body` without its first paragraph when that is one short question-shaped line and an essay follows it."""
+    first, _, rest = body.partition("\n\n")
+    if rest and len(first.split()) <= QUESTION_HEADING_WORDS and QUESTION_HEADING.fullmatch(first):
+        return rest
+    return body
 
 
 def _tidy(raw: str) -> str:

@@ -48,3 +48,13 @@ def test_a_short_quotation_is_not_copying(model):
     report = model.score(essay)
     assert not report.copy.flagged
     assert report.factor("general_secretary").level >= 1
+
+
+def test_writing_the_question_out_as_a_title_is_not_taken_for_copying(model):
+    # Real students head their essays with the question, in the words of the variant they were set (realsample r09, r10);
+    # a reference page headed its essay with the same question, which once told them their title was copied.
+    for title in ("Why did Stalin rather than Trotsky emerge as the leader of the USSR in 1929?",
+                  "Why Did Stalin Rather Than Trotsky Emerge As The Leader Of The USSR After Lenin's Death?",
+                  "Why did Stalin become leader of the USSR?"):
+        report = model.score(f"{title}\n\n{OWN_OPENING} {OWN_CLOSING}")
+        assert report.copy.passages == () and not any("word for word" in w for w in report.warnings), title

@@ -255,6 +255,14 @@ def test_a_title_is_a_short_first_line_not_a_sentence():
     )
 
 
+def test_the_essay_s_own_question_heading_under_the_page_title_stays_out_of_the_text():
+    page = ("How did Stalin win Leadership of the Soviet Union\n\nWhy did Stalin rather than Trotsky emerge as the leader of "
+            "the USSR in 1929..\n\nStalin emerged as the leader in 1929.\n\nHe used his post.")
+    assert split_title(page) == ("How did Stalin win Leadership of the Soviet Union", "Stalin emerged as the leader in 1929.\n\nHe used his post.")
+    essay = "Title\n\nWhy did Stalin win? Because he was General Secretary.\n\nHe used his post."
+    assert split_title(essay) == ("Title", "Why did Stalin win? Because he was General Secretary.\n\nHe used his post.")  # a sentence follows
+
+
 # ------------------------------------------------------------------ building
 def test_building_writes_one_file_per_page_and_a_manifest_that_loads_back(tmp_path):
     seeds = tmp_path / "raw"
