@@ -24,11 +24,11 @@ from sklearn.preprocessing import normalize
 from models.errors import RubricateError
 from models.text import count_tokens
 
-FORMAT_VERSION = 9  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
+FORMAT_VERSION = 10  # 2: the off-question model reads the essay's words too; 3: a third sentence classifier (point or detail);
 # 4: development also reads the chance that any sentence supports the point; 5: how a line is written (a revision note,
 # opening with its date), itself and as the essay's share; 6: the mark reads the essay's own words too; 7: an essay on
 # another question needs surer sentences to earn a factor; 8: a fourth rule gate (bare definitions of a term); 9: the
-# development cut is trained (count-matched out of fold) and stored
+# development cut is trained (count-matched out of fold) and stored; 10: the mark no longer reads the share copied
 MARK_WITHOUT_A_POINT = 3  # the most an essay that makes no factor's point, or answers another question, can earn
 # The labelled sets' names for essays (and notes) answering another question, and for term lists, glossaries and their
 # shapes (terms sorted under headings, mind maps): every set's kinds must be here, or the off-question model learns its
@@ -84,15 +84,18 @@ def join_for_phrases(words: list[str]) -> str:
 
 
 _WEIGHING, _LINKING = _PhraseCounter(WEIGHING_PHRASES), _PhraseCounter(LINKING_PHRASES)
+# Copied sentences earn no credit and their words are left out of length and wording, so the share copied is no feature:
+# labels that credit copied passages taught it +3.9 marks per unit, and a 90%-copied essay was told copying raised it 2.9.
 MARK_FEATURES = ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "log_words", "weighing_rate",
-                 "linking_rate", "weighing_any", "off_question", "copied_share", "sentences_crediting", "note_share", "words_mark")
+                 "linking_rate", "weighing_any", "off_question", "sentences_crediting", "note_share", "words_mark")
 # The mark model is linear, so an estimate is an average training essay's mark plus each feature's move from its mean:
 # these parts group those moves the way a student can check them against the feedback (each feature in one part).
 MARK_PARTS = (("factors", ("levels_sum", "developed", "mentioned", "max_point_sum", "develop_sum", "sentences_crediting")),
               ("wording", ("words_mark",)),
               ("length", ("log_words",)),
               ("language", ("weighing_rate", "linking_rate", "weighing_any")),
-              ("whole", ("off_question", "copied_share", "note_share")))
+              ("on_question", ("off_question",)),
+              ("notes", ("note_share",)))
 _MARK_PART_COLUMNS = tuple([MARK_FEATURES.index(f) for f in features] for _, features in MARK_PARTS)
 _WORDS_MARK = MARK_FEATURES.index("words_mark")
 
@@ -579,9 +582,11 @@ def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.nda
     n = max(int(np.sum(~reading.withheld)), 1)
     distinct, joined = set(own), join_for_phrases(own)
     weighing, linking = _WEIGHING.count(own, distinct, joined), _LINKING.count(own, distinct, joined)
-    copied_share = float(np.mean(reading.copied)) if len(reading.sentences) else 0.0
-    crediting = float(np.mean(point.max(axis=1) >= 0.5)) if point.size else 0.0
+    # Shares are of the student's own sentences, so a pasted passage dilutes neither.
+    mine = ~reading.withheld
+    crediting = float(np.mean(point[mine].max(axis=1) >= 0.5)) if mine.any() and point.size else 0.0
+    notes = float(np.mean(reading.note_shaped[mine])) if mine.any() else 0.0
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
                      float(point.max(axis=0).sum()) if point.size else 0.0, float(np.sum(develop * (np.array(levels) > 0))),
                      np.log1p(len(own)), weighing / n, linking / n, float(weighing > 0), off_question,
-                     copied_share, crediting, float(np.mean(reading.note_shaped)) if len(reading.sentences) else 0.0, words_mark])
+                     crediting, notes, words_mark])

@@ -105,7 +105,11 @@ MARK_PART_NAMES = {
     "wording": "How it is worded (the sentences that moved it most are quoted below)",
     "length": "Its length",
     "language": "Its weighing and linking words (\"most important\", \"however\", \"because\", \"as a result\")",
-    "whole": "How it reads as a whole (as an answer to another question, as notes, or as copied passages)",
+    # One line each: summed as "how it reads as a whole", an essay of notes that answers the question was told "+0.1"
+    # for its notes.
+    "on_question": "Whether it answers this question rather than another",
+    "notes": "Whether it is written in sentences rather than notes",
+    "whole": "How it reads as a whole (as an answer to another question, as notes, or as copied passages)",  # reports stored before
 }
 
 

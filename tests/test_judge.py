@@ -217,7 +217,7 @@ def test_the_mark_estimate_adds_up_from_an_average_essay_and_each_part_of_this_o
 
     trace = model.score(ANALYTICAL).mark_trace
     assert [p.id for p in trace.parts] == [name for name, _ in MARK_PARTS]
-    assert trace.average + sum(p.marks for p in trace.parts) == pytest.approx(trace.estimate, abs=0.03)  # parts to 0.01
+    assert trace.average + sum(p.marks for p in trace.parts) == pytest.approx(trace.estimate, abs=0.005 * (len(trace.parts) + 1) + 1e-9)  # each to 0.01
     assert round(trace.estimate) == model.score(ANALYTICAL).mark_20  # the estimate shown rounds to the mark shown
     factors = next(p for p in trace.parts if p.id == "factors")
     assert factors.marks > 0  # all five factors developed: above an average essay
@@ -238,6 +238,21 @@ def test_pasted_or_repeated_sentences_move_the_mark_by_nothing(model):
     (judgement,) = model.judge.judge_many([reading])
     assert reading.withheld.any()
     assert np.all(judgement.wording[reading.withheld] == 0.0)
+
+
+def test_pasting_a_reference_essay_s_paragraph_into_an_essay_never_raises_its_mark(model):
+    # Copied sentences earn no credit, so they must not lift the mark by another road (the share copied was a mark
+    # feature, and labels that credit copied passages taught it to add one or two marks for a pasted paragraph).
+    own = ("One reason Stalin became leader was that he was General Secretary. It meant he could give jobs to his "
+           "supporters, so they voted for him at party congresses. Another reason was Trotsky's arrogance, which made "
+           "the other leaders distrust him.")
+    before = model.score(own)
+    for essay in model.corpus.essays:
+        paragraph = max(essay.text.split("\n\n"), key=len)
+        pasted = model.score(own + "\n\n" + paragraph)
+        assert pasted.warnings  # the copy is flagged
+        assert pasted.mark_20 <= before.mark_20, essay.id
+        assert pasted.mark_trace.estimate <= before.mark_trace.estimate + 0.05, essay.id
 
 
 def test_a_list_of_every_key_term_earns_at_most_three_marks(model):
