@@ -528,11 +528,16 @@ class CoverageModel:
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
         # The judge's off-question model is tuned for precision; an essay in which it credits nothing and which reads
-        # mostly as other history (the rules' test) is told too.
+        # mostly as other history (the rules' test) is told that too.
         ruled_off = overall < scoring.off_question_coverage and bool(sentences) and self._looks_off_question(reading.unmasked_scores, reading.off_topic)
         judged_off = judgement is not None and judgement.off_question_trained
-        off_question = (judgement.answers_another_question or (ruled_off and overall == 0)) if judged_off else ruled_off
-        if off_question:
+        if judged_off and not judgement.answers_another_question and ruled_off and overall == 0:
+            # The judge reads it as about this question (a narrative of 1922-29, a list of the terms), so it is not told
+            # it answers another: that contradicted its own mark breakdown ("answers this question: +0.2").
+            warnings.append(f"None of this essay's sentences makes one of the rubric's points, and most are closer to other "
+                            f"topics than to \"{rubric.question}\": explain how what you describe answers the question, or "
+                            "check it is the right essay for it.")
+        elif judgement.answers_another_question if judged_off else ruled_off:
             warnings.append(
                 f"{OFF_QUESTION_WARNING} \"{rubric.question}\": "
                 "few of its sentences make any of the rubric's points. Check it is the right essay for this question."
@@ -609,7 +614,11 @@ def _wording(reading: "EssayReading", judgement: Judgement | None) -> tuple[Word
     effects = np.where(said, judgement.wording, 0.0)
     order = np.argsort(-effects, kind="stable")
     raised = [i for i in order[:WORDING_SHOWN] if effects[i] >= WORDING_AT_LEAST]
-    lowered = [i for i in order[::-1][:WORDING_SHOWN] if effects[i] <= -WORDING_AT_LEAST]
+    # A sentence the feedback shows as a factor's evidence is not quoted as lowering the estimate: a student would cut a
+    # point that earned its factor ("Luck: Lenin died 1924, no successor named" was both).
+    evidence = judgement.credited.any(axis=1) if judgement.credited is not None else np.zeros(len(effects), dtype=bool)
+    lowering = np.where(evidence, 0.0, effects)
+    lowered = [i for i in np.argsort(lowering, kind="stable")[:WORDING_SHOWN] if lowering[i] <= -WORDING_AT_LEAST]
     sentences = reading.sentences
     return tuple(WordingEffect(sentences[i].text, sentences[i].start, sentences[i].end, round(float(effects[i]), 2))
                  for i in raised + lowered)

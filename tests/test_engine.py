@@ -10,7 +10,7 @@ from models.corpus import load_corpus
 from models.engine import CoverageModel, load_model
 from models.rubric import DEFAULT_RUBRIC, load_rubric
 
-from conftest import DEVSET, devset_essay
+from conftest import DEVSET, HELDOUT, devset_essay
 
 FACTORS = ["general_secretary", "luck", "trotsky_weaknesses", "testament", "alliances"]
 MENTIONED, DEVELOPED = 1, 2
@@ -90,6 +90,38 @@ def test_essay_on_the_purges_has_low_coverage_and_an_off_question_warning(model,
     assert any("does not seem to answer the question" in w for w in report.warnings), report.warnings
     assert report.told_off_question
     assert not model.score(devset_essay("d11.txt")).told_off_question  # on the question, if thin: not told
+
+
+NARRATIVE = (
+    "In 1922 Stalin became General Secretary of the Communist Party. In the same year Lenin had his first stroke. In "
+    "January 1924 Lenin died and there was a big funeral in Moscow. Petrograd was renamed Leningrad.\n\nIn 1925 Trotsky "
+    "lost his job as Commissar for War. In 1927 Trotsky and Zinoviev were expelled from the party. In 1928 Stalin started "
+    "the first Five Year Plan and ended the NEP. In 1929 Bukharin was removed from the Politburo.\n\nBy 1929 Stalin was "
+    "the leader of the USSR."
+)
+
+
+def test_a_narrative_on_the_question_s_years_is_told_it_makes_no_point_not_that_it_answers_another_question(model):
+    # The judge reads it as about this question, and its mark breakdown says so; the warning must not say otherwise.
+    report = model.score(NARRATIVE)
+    assert [f.level for f in report.factors] == [0] * 5 and report.mark_20 <= 3
+    assert not report.told_off_question
+    assert any(w.startswith("None of this essay's sentences makes one of the rubric's points") for w in report.warnings)
+    answers = next(p for p in report.mark_trace.parts if p.id == "on_question")
+    assert answers.marks >= 0
+
+
+def test_no_sentence_shown_as_a_factor_s_evidence_is_quoted_as_lowering_the_estimate(model):
+    # A student told a sentence lowered the mark would cut it, though it earned its factor (heldout h07, h10 were both).
+    essays = sorted((DEVSET / "essays").glob("*.txt")) + sorted((HELDOUT / "essays").glob("*.txt"))
+    lowered_anywhere = 0
+    for path in essays:
+        report = model.score(path.read_text(encoding="utf-8"))
+        evidence = {(e.start, e.end) for factor in report.factors for e in factor.evidence}
+        lowered = [(w.start, w.end) for w in report.wording if w.marks < 0]
+        assert not evidence & set(lowered), path.name
+        lowered_anywhere += bool(lowered)
+    assert lowered_anywhere  # other sentences are still quoted as lowering it
 
 
 def test_strong_devset_essay_covers_all_five_factors_and_marks_high(model):
