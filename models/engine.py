@@ -534,9 +534,8 @@ class CoverageModel:
         if judged_off and not judgement.answers_another_question and ruled_off and overall == 0:
             # The judge reads it as about this question (a narrative of 1922-29, a list of the terms), so it is not told
             # it answers another: that contradicted its own mark breakdown ("answers this question: +0.2").
-            warnings.append(f"None of this essay's sentences makes one of the rubric's points, and most are closer to other "
-                            f"topics than to \"{rubric.question}\": explain how what you describe answers the question, or "
-                            "check it is the right essay for it.")
+            warnings.append(f"None of this essay's sentences makes one of the rubric's points for \"{rubric.question}\": "
+                            "explain how each thing you mention helps answer the question, or check it is the right essay for it.")
         elif judgement.answers_another_question if judged_off else ruled_off:
             warnings.append(
                 f"{OFF_QUESTION_WARNING} \"{rubric.question}\": "
