@@ -528,7 +528,8 @@ class CoverageModel:
         if word_count < SHORT_ESSAY_WORDS:
             warnings.append(f"The essay is short ({word_count} words): an exam answer usually needs several paragraphs.")
         # The judge's off-question model is tuned for precision; an essay in which it credits nothing and which reads
-        # mostly as other history (the rules' test) is told that too.
+        # mostly as other history (the rules' test) is told so too: that it answers another question only where there
+        # is no judge to ask.
         ruled_off = overall < scoring.off_question_coverage and bool(sentences) and self._looks_off_question(reading.unmasked_scores, reading.off_topic)
         judged_off = judgement is not None and judgement.off_question_trained
         if judged_off and not judgement.answers_another_question and ruled_off and overall == 0:

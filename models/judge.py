@@ -576,14 +576,14 @@ def _own_word_flags(reading) -> list[bool]:
 
 def mark_features(reading, point: np.ndarray, levels: list[int], develop: np.ndarray, off_question: float,
                   words_mark: float = 0.0) -> np.ndarray:
-    # Pasted or repeated sentences are not the student's explanation, so their words (length, linking) earn nothing either.
+    # Pasted or repeated sentences are not the student's explanation, so their words (length, linking) earn nothing
+    # either, and the shares below are of the student's own sentences, so a pasted passage dilutes neither.
+    mine = ~reading.withheld
     words = reading.words.words
-    own = list(compress(words, _own_word_flags(reading))) if reading.withheld.any() else words
-    n = max(int(np.sum(~reading.withheld)), 1)
+    own = words if mine.all() else list(compress(words, _own_word_flags(reading)))
+    n = max(int(mine.sum()), 1)
     distinct, joined = set(own), join_for_phrases(own)
     weighing, linking = _WEIGHING.count(own, distinct, joined), _LINKING.count(own, distinct, joined)
-    # Shares are of the student's own sentences, so a pasted passage dilutes neither.
-    mine = ~reading.withheld
     crediting = float(np.mean(point[mine].max(axis=1) >= 0.5)) if mine.any() and point.size else 0.0
     notes = float(np.mean(reading.note_shaped[mine])) if mine.any() else 0.0
     return np.array([sum(levels), sum(1 for v in levels if v == 2), sum(1 for v in levels if v == 1),
